@@ -1,0 +1,447 @@
+// Package conformance is the one test suite every backend must pass: it runs
+// each core.Backend operation on awkward shapes (odd L, L shorter than the
+// convolution, N ≠ 16, chunk boundaries, broadcast batches) and compares it
+// with the float64 reference of core/ref computed from the same
+// float32-rounded inputs.
+//
+// A backend's test calls Run(t, backend, conformance.Float32) or with its own
+// tolerances. Errors are measured relative to the largest magnitude of the
+// reference tensor: max|got − ref| / max|ref|.
+package conformance
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/mambakit/mambakit/core"
+	"github.com/mambakit/mambakit/core/ref"
+)
+
+// Tolerances bound the relative error of outputs and of gradients.
+type Tolerances struct {
+	Out, Grad float64
+}
+
+// Float32 is the bar for float32 backends: 1e-5 for outputs, 1e-4 for
+// gradients, relative to max |reference|.
+var Float32 = Tolerances{Out: 1e-5, Grad: 1e-4}
+
+type suite struct {
+	t   *testing.T
+	ops core.Ops
+	tol Tolerances
+	r   *rand.Rand
+}
+
+// Run runs the whole suite against be.
+func Run(t *testing.T, be core.Backend, tol Tolerances) {
+	s := &suite{t: t, ops: core.Ops{Backend: be}, tol: tol, r: rand.New(rand.NewPCG(2024, 5))}
+	t.Run("Gemm", s.gemm)
+	t.Run("Embedding", s.embedding)
+	t.Run("Conv1d", s.conv)
+	t.Run("ConvStep", s.convStep)
+	t.Run("SelectiveScan", s.scan)
+	t.Run("ScanStep", s.scanStep)
+	t.Run("RMSNorm", s.rmsnorm)
+	t.Run("Elementwise", s.elementwise)
+	t.Run("CrossEntropy", s.crossEntropy)
+}
+
+// rnd returns n normal values scaled by scale, rounded to float32 precision.
+func (s *suite) rnd(n int, scale float64) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = float64(float32(scale * s.r.NormFloat64()))
+	}
+	return v
+}
+
+func f32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}
+
+// put uploads v into a new backend tensor of the given shape.
+func (s *suite) put(v []float64, shape ...int) core.Tensor {
+	t := s.ops.Alloc(shape...)
+	s.ops.Upload(t, f32(v))
+	return t
+}
+
+// putOpt is put for optional inputs: nil stays the zero Tensor.
+func (s *suite) putOpt(v []float64, shape ...int) core.Tensor {
+	if v == nil {
+		return core.Tensor{}
+	}
+	return s.put(v, shape...)
+}
+
+func (s *suite) get(t core.Tensor) []float64 {
+	h := s.ops.ToHost(t)
+	out := make([]float64, len(h))
+	for i, x := range h {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// RelErr is max|got − want| / max|want| (the absolute error when want is all
+// zero); NaN in got counts as infinite error.
+func RelErr(got, want []float64) float64 {
+	m, e := 0.0, 0.0
+	for i := range want {
+		m = math.Max(m, math.Abs(want[i]))
+		d := math.Abs(got[i] - want[i])
+		if math.IsNaN(d) {
+			return math.Inf(1)
+		}
+		e = math.Max(e, d)
+	}
+	if m == 0 {
+		return e
+	}
+	return e / m
+}
+
+func (s *suite) check(what string, tol float64, got, want []float64) {
+	s.t.Helper()
+	if len(got) != len(want) {
+		s.t.Errorf("%s: %d values, want %d", what, len(got), len(want))
+		return
+	}
+	if e := RelErr(got, want); !(e <= tol) {
+		s.t.Errorf("%s: relative error %.3g > %.0e", what, e, tol)
+	}
+}
+
+func (s *suite) gemm(t *testing.T) {
+	s.t = t
+	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {17, 1, 9}, {1, 13, 33}, {64, 48, 31}, {70, 129, 65}, {5, 6, 0}}
+	for _, sh := range shapes {
+		m, n, k := sh[0], sh[1], sh[2]
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				for _, batch := range []int{1, 3} {
+					for _, beta := range []float64{0, 0.5} {
+						shareA := batch > 1
+						strideA := m * k
+						if shareA {
+							strideA = 0
+						}
+						na := strideA*(batch-1) + m*k
+						a, b := s.rnd(max(na, 1), 1), s.rnd(batch*k*n, 1)
+						c0 := s.rnd(batch*m*n, 1)
+						if beta == 0 {
+							for i := range c0 {
+								c0[i] = math.NaN() // must be ignored
+							}
+						}
+						want := append([]float64(nil), c0...)
+						for i := 0; i < batch; i++ {
+							cw := want[i*m*n : (i+1)*m*n]
+							if beta == 0 {
+								clear(cw)
+							}
+							ref.Gemm(ta, tb, m, n, k, 0.75, a[i*strideA:], b[i*k*n:], beta, cw)
+						}
+						C := s.put(c0, batch*m*n)
+						s.ops.Gemm(core.GemmArgs{TransA: ta, TransB: tb, M: m, N: n, K: k, Batch: batch,
+							Alpha: 0.75, Beta: float32(beta),
+							A: s.put(a, len(a)), B: s.put(b, len(b)), C: C,
+							StrideA: strideA, StrideB: k * n, StrideC: m * n})
+						s.check(fmt.Sprintf("gemm m%d n%d k%d tA=%v tB=%v batch %d beta %g", m, n, k, ta, tb, batch, beta),
+							s.tol.Out, s.get(C), want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func (s *suite) embedding(t *testing.T) {
+	s.t = t
+	V, dim := 11, 7
+	table := s.rnd(V*dim, 1)
+	ids := []int32{3, 0, 10, 3, 3, 7}
+	want := make([]float64, len(ids)*dim)
+	ref.Embedding(want, table, ids, dim)
+	out := s.ops.Alloc(len(ids), dim)
+	s.ops.Embedding(out, s.put(table, V, dim), ids)
+	s.check("embedding", 0, s.get(out), want)
+
+	dout := s.rnd(len(ids)*dim, 1)
+	dtab0 := s.rnd(V*dim, 1)
+	wantD := append([]float64(nil), dtab0...)
+	ref.EmbeddingBackward(wantD, dout, ids, dim)
+	dtab := s.put(dtab0, V, dim)
+	s.ops.EmbeddingBackward(dtab, s.put(dout, len(ids), dim), ids)
+	s.check("embedding backward", s.tol.Grad, s.get(dtab), wantD)
+}
+
+func (s *suite) conv(t *testing.T) {
+	s.t = t
+	for _, sh := range [][4]int{{1, 1, 1, 4}, {2, 3, 2, 4}, {2, 5, 17, 4}, {1, 3, 9, 1}, {2, 2, 33, 3}, {3, 4, 3, 2}} {
+		B, D, L, K := sh[0], sh[1], sh[2], sh[3]
+		for _, silu := range []bool{false, true} {
+			for _, hasBias := range []bool{false, true} {
+				name := fmt.Sprintf("B%d D%d L%d K%d silu=%v bias=%v", B, D, L, K, silu, hasBias)
+				x, w := s.rnd(B*D*L, 1), s.rnd(D*K, 0.5)
+				var bias []float64
+				if hasBias {
+					bias = s.rnd(D, 0.3)
+				}
+				want := make([]float64, B*D*L)
+				ref.Conv1d(want, x, w, bias, B, D, L, K, silu)
+				args := core.ConvArgs{X: s.put(x, B, D, L), W: s.put(w, D, K), Bias: s.putOpt(bias, D),
+					Out: s.ops.Alloc(B, D, L), SiLU: silu}
+				s.ops.Conv1d(args)
+				s.check("conv "+name, s.tol.Out, s.get(args.Out), want)
+
+				dout := s.rnd(B*D*L, 1)
+				dw0, db0 := s.rnd(D*K, 1), s.rnd(D, 1)
+				wdx := make([]float64, B*D*L)
+				wdw := append([]float64(nil), dw0...)
+				var wdb []float64
+				if hasBias {
+					wdb = append([]float64(nil), db0...)
+				}
+				ref.Conv1dBackward(wdx, wdw, wdb, dout, x, w, bias, B, D, L, K, silu)
+				g := core.ConvGrads{DOut: s.put(dout, B, D, L), DX: s.put(s.rnd(B*D*L, 1), B, D, L), DW: s.put(dw0, D, K)}
+				if hasBias {
+					g.DBias = s.put(db0, D)
+				}
+				s.ops.Conv1dBackward(args, g)
+				s.check("conv dx "+name, s.tol.Grad, s.get(g.DX), wdx)
+				s.check("conv dw "+name, s.tol.Grad, s.get(g.DW), wdw)
+				if hasBias {
+					s.check("conv dbias "+name, s.tol.Grad, s.get(g.DBias), wdb)
+				}
+			}
+		}
+	}
+}
+
+func (s *suite) convStep(t *testing.T) {
+	s.t = t
+	for _, sh := range [][3]int{{1, 1, 4}, {2, 5, 4}, {3, 7, 1}, {2, 3, 2}} {
+		B, D, K := sh[0], sh[1], sh[2]
+		state, w, bias := s.rnd(B*D*K, 1), s.rnd(D*K, 0.5), s.rnd(D, 0.3)
+		st := s.put(state, B, D, K)
+		for step := 0; step < 3; step++ {
+			x := s.rnd(B*D, 1)
+			want := make([]float64, B*D)
+			ref.ConvStep(state, x, w, bias, want, B, D, K, step != 1)
+			out := s.ops.Alloc(B, D)
+			s.ops.ConvStep(st, s.put(x, B, D), s.put(w, D, K), s.put(bias, D), out, step != 1)
+			s.check(fmt.Sprintf("conv step B%d D%d K%d step %d", B, D, K, step), s.tol.Out, s.get(out), want)
+			s.check(fmt.Sprintf("conv step state B%d D%d K%d step %d", B, D, K, step), s.tol.Out, s.get(st), state)
+		}
+	}
+}
+
+// scanCase builds a random scan; A is negative as in Mamba (A = −exp(A_log)).
+func (s *suite) scanCase(B, D, L, N int, opt bool, softplus bool) *ref.Scan {
+	sc := &ref.Scan{Bsz: B, D: D, L: L, N: N, Softplus: softplus,
+		U: s.rnd(B*D*L, 1), Delta: s.rnd(B*D*L, 0.5), B: s.rnd(B*N*L, 1), C: s.rnd(B*N*L, 1)}
+	sc.A = make([]float64, D*N)
+	for i := range sc.A {
+		sc.A[i] = float64(float32(-(0.5 + 2*s.r.Float64())))
+	}
+	if !softplus {
+		for i := range sc.Delta {
+			sc.Delta[i] = float64(float32(0.05 + math.Abs(sc.Delta[i])))
+		}
+	}
+	if opt {
+		sc.Dskip, sc.Z, sc.DeltaBias, sc.H0 = s.rnd(D, 1), s.rnd(B*D*L, 1), s.rnd(D, 0.3), s.rnd(B*D*N, 1)
+		if !softplus {
+			for i := range sc.DeltaBias {
+				sc.DeltaBias[i] = float64(float32(math.Abs(sc.DeltaBias[i])))
+			}
+		}
+	}
+	return sc
+}
+
+func (s *suite) scanArgs(sc *ref.Scan) core.ScanArgs {
+	B, D, L, N := sc.Bsz, sc.D, sc.L, sc.N
+	return core.ScanArgs{
+		U: s.put(sc.U, B, D, L), Delta: s.put(sc.Delta, B, D, L), A: s.put(sc.A, D, N),
+		B: s.put(sc.B, B, N, L), C: s.put(sc.C, B, N, L),
+		D: s.putOpt(sc.Dskip, D), Z: s.putOpt(sc.Z, B, D, L), DeltaBias: s.putOpt(sc.DeltaBias, D),
+		DeltaSoftplus: sc.Softplus, H0: s.putOpt(sc.H0, B, D, N),
+		Out: s.ops.Alloc(B, D, L), HLast: s.ops.Alloc(B, D, N),
+	}
+}
+
+// ScanShapes are the (B, D, L, N) shapes of the scan cases: single steps,
+// odd lengths, lengths across the CPU backward's 64-position chunks, N ≠ 16.
+var ScanShapes = [][4]int{{1, 1, 1, 1}, {2, 3, 7, 5}, {2, 5, 1, 16}, {1, 4, 64, 16}, {1, 3, 65, 16}, {3, 6, 130, 3}, {2, 3, 200, 33}}
+
+func (s *suite) scan(t *testing.T) {
+	s.t = t
+	for _, sh := range ScanShapes {
+		B, D, L, N := sh[0], sh[1], sh[2], sh[3]
+		for _, opt := range []bool{false, true} {
+			for _, sp := range []bool{true, false} {
+				name := fmt.Sprintf("B%d D%d L%d N%d optional=%v softplus=%v", B, D, L, N, opt, sp)
+				sc := s.scanCase(B, D, L, N, opt, sp)
+				wantOut, wantLast := sc.Forward()
+				args := s.scanArgs(sc)
+				s.ops.SelectiveScan(args)
+				s.check("scan out "+name, s.tol.Out, s.get(args.Out), wantOut)
+				s.check("scan last state "+name, s.tol.Out, s.get(args.HLast), wantLast)
+
+				dout := s.rnd(B*D*L, 1)
+				var dh []float64
+				if opt {
+					dh = s.rnd(B*D*N, 1)
+				}
+				want := sc.Backward(dout, dh)
+				// Parameter gradients accumulate onto what is there.
+				dA0 := s.rnd(D*N, 1)
+				g := core.ScanGrads{DOut: s.put(dout, B, D, L), DHLast: s.putOpt(dh, B, D, N),
+					DU: s.ops.Alloc(B, D, L), DDelta: s.ops.Alloc(B, D, L), DA: s.put(dA0, D, N),
+					DB: s.put(s.rnd(B*N*L, 1), B, N, L), DC: s.put(s.rnd(B*N*L, 1), B, N, L)}
+				var dD0, dBias0 []float64
+				if opt {
+					dD0, dBias0 = s.rnd(D, 1), s.rnd(D, 1)
+					g.DD, g.DZ, g.DDeltaBias, g.DH0 = s.put(dD0, D), s.ops.Alloc(B, D, L), s.put(dBias0, D), s.ops.Alloc(B, D, N)
+				}
+				s.ops.SelectiveScanBackward(args, g)
+				add := func(a, b []float64) []float64 {
+					out := make([]float64, len(a))
+					for i := range a {
+						out[i] = a[i] + b[i]
+					}
+					return out
+				}
+				s.check("scan du "+name, s.tol.Grad, s.get(g.DU), want.U)
+				s.check("scan ddelta "+name, s.tol.Grad, s.get(g.DDelta), want.Delta)
+				s.check("scan dA "+name, s.tol.Grad, s.get(g.DA), add(dA0, want.A))
+				s.check("scan dB "+name, s.tol.Grad, s.get(g.DB), want.B)
+				s.check("scan dC "+name, s.tol.Grad, s.get(g.DC), want.C)
+				if opt {
+					s.check("scan dD "+name, s.tol.Grad, s.get(g.DD), add(dD0, want.Dskip))
+					s.check("scan dz "+name, s.tol.Grad, s.get(g.DZ), want.Z)
+					s.check("scan ddelta_bias "+name, s.tol.Grad, s.get(g.DDeltaBias), add(dBias0, want.DeltaBias))
+					s.check("scan dh0 "+name, s.tol.Grad, s.get(g.DH0), want.H0)
+				}
+			}
+		}
+	}
+}
+
+func (s *suite) scanStep(t *testing.T) {
+	s.t = t
+	for _, sh := range [][3]int{{1, 1, 1}, {2, 3, 5}, {3, 4, 16}, {1, 2, 33}} {
+		B, D, N := sh[0], sh[1], sh[2]
+		for _, opt := range []bool{false, true} {
+			state := s.rnd(B*D*N, 1)
+			A := make([]float64, D*N)
+			for i := range A {
+				A[i] = float64(float32(-(0.5 + 2*s.r.Float64())))
+			}
+			var z, dskip, bias []float64
+			if opt {
+				z, dskip, bias = s.rnd(B*D, 1), s.rnd(D, 1), s.rnd(D, 0.3)
+			}
+			u, delta, bv, cv := s.rnd(B*D, 1), s.rnd(B*D, 0.5), s.rnd(B*N, 1), s.rnd(B*N, 1)
+			want := make([]float64, B*D)
+			st := s.put(state, B, D, N)
+			ref.ScanStep(state, u, delta, z, A, bv, cv, dskip, bias, want, B, D, N, true)
+			out := s.ops.Alloc(B, D)
+			s.ops.ScanStep(core.StepArgs{State: st, U: s.put(u, B, D), Delta: s.put(delta, B, D), Z: s.putOpt(z, B, D),
+				A: s.put(A, D, N), B: s.put(bv, B, N), C: s.put(cv, B, N), D: s.putOpt(dskip, D),
+				DeltaBias: s.putOpt(bias, D), DeltaSoftplus: true, Out: out})
+			name := fmt.Sprintf("B%d D%d N%d optional=%v", B, D, N, opt)
+			s.check("scan step out "+name, s.tol.Out, s.get(out), want)
+			s.check("scan step state "+name, s.tol.Out, s.get(st), state)
+		}
+	}
+}
+
+func (s *suite) rmsnorm(t *testing.T) {
+	s.t = t
+	for _, sh := range [][2]int{{1, 1}, {3, 7}, {5, 768}, {33, 40}} {
+		rows, dim := sh[0], sh[1]
+		x, w := s.rnd(rows*dim, 2), s.rnd(dim, 1)
+		want, wantR := make([]float64, rows*dim), make([]float64, rows)
+		ref.RMSNorm(want, wantR, x, w, rows, dim, 1e-5)
+		out, rstd := s.ops.Alloc(rows, dim), s.ops.Alloc(rows)
+		X, W := s.put(x, rows, dim), s.put(w, dim)
+		s.ops.RMSNorm(out, rstd, X, W, 1e-5)
+		name := fmt.Sprintf("rows %d dim %d", rows, dim)
+		s.check("rmsnorm "+name, s.tol.Out, s.get(out), want)
+		s.check("rmsnorm rstd "+name, s.tol.Out, s.get(rstd), wantR)
+
+		dout, dw0 := s.rnd(rows*dim, 1), s.rnd(dim, 1)
+		wdx, wdw := make([]float64, rows*dim), append([]float64(nil), dw0...)
+		ref.RMSNormBackward(wdx, wdw, dout, x, w, rows, dim, 1e-5)
+		dx, dw := s.ops.Alloc(rows, dim), s.put(dw0, dim)
+		s.ops.RMSNormBackward(dx, dw, s.put(dout, rows, dim), X, W, rstd, 1e-5)
+		s.check("rmsnorm dx "+name, s.tol.Grad, s.get(dx), wdx)
+		s.check("rmsnorm dw "+name, s.tol.Grad, s.get(dw), wdw)
+	}
+}
+
+func (s *suite) elementwise(t *testing.T) {
+	s.t = t
+	x := s.rnd(1001, 4)
+	x = append(x, -30, -20.5, 19.5, 20, 20.5, 40, 0)
+	dout := s.rnd(len(x), 1)
+	X, G := s.put(x, len(x)), s.put(dout, len(x))
+	for _, op := range []struct {
+		name     string
+		f, df    func(float64) float64
+		fwd, bwd func(a, b core.Tensor)
+	}{
+		{"silu", ref.SiLU, ref.SiLUGrad, s.ops.SiLU, func(dx, x core.Tensor) { s.ops.SiLUBackward(dx, x, G) }},
+		{"softplus", ref.Softplus, ref.SoftplusGrad, s.ops.Softplus, func(dx, x core.Tensor) { s.ops.SoftplusBackward(dx, x, G) }},
+	} {
+		want, wantD := make([]float64, len(x)), make([]float64, len(x))
+		for i, v := range x {
+			want[i], wantD[i] = op.f(v), dout[i]*op.df(v)
+		}
+		out := s.ops.Alloc(len(x))
+		op.fwd(out, X)
+		s.check(op.name, s.tol.Out, s.get(out), want)
+		op.bwd(out, X)
+		s.check(op.name+" backward", s.tol.Grad, s.get(out), wantD)
+	}
+}
+
+func (s *suite) crossEntropy(t *testing.T) {
+	s.t = t
+	for _, sh := range [][2]int{{1, 1}, {5, 7}, {9, 1000}} {
+		T, V := sh[0], sh[1]
+		logits := s.rnd(T*V, 3)
+		targets := make([]int32, T)
+		for i := range targets {
+			targets[i] = int32(s.r.IntN(V))
+		}
+		if T > 2 {
+			targets[1] = -100
+		}
+		want := make([]float64, T)
+		ref.CrossEntropy(want, logits, targets, V)
+		L := s.put(logits, T, V)
+		losses := s.ops.Alloc(T)
+		s.ops.CrossEntropy(losses, L, targets)
+		name := fmt.Sprintf("T%d V%d", T, V)
+		s.check("cross-entropy "+name, s.tol.Out, s.get(losses), want)
+		wantD := make([]float64, T*V)
+		ref.CrossEntropyBackward(wantD, logits, targets, V, 0.3)
+		d := s.ops.Alloc(T, V)
+		s.ops.CrossEntropyBackward(d, L, targets, 0.3)
+		s.check("cross-entropy backward "+name, s.tol.Grad, s.get(d), wantD)
+		// In place, as the model uses it for large vocabularies.
+		s.ops.CrossEntropyBackward(L, L, targets, 0.3)
+		s.check("cross-entropy backward in place "+name, s.tol.Grad, s.get(L), wantD)
+	}
+}

@@ -1,0 +1,8 @@
+module github.com/mambakit/mambakit
+
+go 1.26
+
+require (
+	github.com/nlpodyssey/safetensors v0.0.0-20250209183917-bfb01cc25f7c
+	gonum.org/v1/gonum v0.17.0
+)

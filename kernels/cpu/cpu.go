@@ -1,0 +1,145 @@
+// Package cpu is mambakit's default backend: pure Go, float32, using every
+// core (goroutines over batch × channels, or over rows). Each kernel computes
+// exactly the formula documented on core.Backend; core/conformance holds it
+// to the float64 reference in core/ref.
+//
+// Symbols: B batch, D channels (d_inner), L length, N state size, K conv
+// width, V vocabulary; δ (delta) the time step, A, B, C the SSM matrices.
+package cpu
+
+import (
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/mambakit/mambakit/core"
+)
+
+// Backend is the CPU backend. The zero value is ready to use.
+type Backend struct{}
+
+// New returns the CPU backend.
+func New() *Backend { return &Backend{} }
+
+var _ core.Backend = (*Backend)(nil)
+
+// Name implements core.Backend.
+func (*Backend) Name() string { return "cpu" }
+
+// Alloc implements core.Backend.
+func (*Backend) Alloc(shape ...int) core.Tensor { return core.NewHost(shape...) }
+
+// Upload implements core.Backend.
+func (*Backend) Upload(dst core.Tensor, src []float32) { copy(dst.Host(), src) }
+
+// Download implements core.Backend.
+func (*Backend) Download(dst []float32, src core.Tensor) { copy(dst, src.Host()) }
+
+// Fill implements core.Backend.
+func (*Backend) Fill(t core.Tensor, v float32) {
+	h := t.Host()
+	for i := range h {
+		h[i] = v
+	}
+}
+
+// Copy implements core.Backend.
+func (*Backend) Copy(dst, src core.Tensor) { copy(dst.Host(), src.Host()) }
+
+// Axpy implements core.Backend: y += alpha·x.
+func (*Backend) Axpy(alpha float32, x, y core.Tensor) {
+	xs, ys := x.Host(), y.Host()
+	parallelFor(len(ys), 1<<14, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			ys[i] += alpha * xs[i]
+		}
+	})
+}
+
+// parallelFor splits [0, n) into contiguous ranges of at least grain items
+// and runs fn on them concurrently, one range per available core at most.
+func parallelFor(n, grain int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if grain < 1 {
+		grain = 1
+	}
+	if w := (n + grain - 1) / grain; w < workers {
+		workers = w
+	}
+	if workers <= 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += per {
+		hi := min(lo+per, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// parallelWorkers runs fn(w, lo, hi) like parallelFor but also passes the
+// worker's index w in [0, workers), so that workers can own scratch buffers.
+// It returns the number of workers it used.
+func parallelWorkers(n int, fn func(w, lo, hi int)) int {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		fn(0, 0, n)
+		return 1
+	}
+	var wg sync.WaitGroup
+	per := (n + workers - 1) / workers
+	w := 0
+	for lo := 0; lo < n; lo += per {
+		hi := min(lo+per, n)
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			fn(w, lo, hi)
+		}(w)
+		w++
+	}
+	wg.Wait()
+	return w
+}
+
+func exp32(x float32) float32 { return float32(math.Exp(float64(x))) }
+
+func sigmoid32(x float32) float32 { return 1 / (1 + exp32(-x)) }
+
+func silu32(x float32) float32 { return x * sigmoid32(x) }
+
+func siluGrad32(x float32) float32 {
+	s := sigmoid32(x)
+	return s * (1 + x*(1-s))
+}
+
+func softplus32(x float32) float32 {
+	if x > 20 {
+		return x
+	}
+	return float32(math.Log1p(math.Exp(float64(x))))
+}
+
+func softplusGrad32(x float32) float32 {
+	if x > 20 {
+		return 1
+	}
+	return sigmoid32(x)
+}
+
+// hostOrNil returns t's elements, or nil for an absent optional tensor.
+func hostOrNil(t core.Tensor) []float32 {
+	if t.IsNil() {
+		return nil
+	}
+	return t.Host()
+}

@@ -1,0 +1,335 @@
+package cpu
+
+import (
+	"math"
+	"runtime"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/mambakit/mambakit/core"
+)
+
+// Gemm implements core.Backend: for each batch i,
+// C_i = Alpha·op(A_i)·op(B_i) + Beta·C_i (row-major; see core.GemmArgs).
+func (*Backend) Gemm(g core.GemmArgs) {
+	batch := max(g.Batch, 1)
+	a, b, c := g.A.Host(), g.B.Host(), g.C.Host()
+	tA, lda := blas.NoTrans, max(g.K, 1)
+	if g.TransA {
+		tA, lda = blas.Trans, max(g.M, 1)
+	}
+	tB, ldb := blas.NoTrans, max(g.N, 1)
+	if g.TransB {
+		tB, ldb = blas.Trans, max(g.K, 1)
+	}
+	impl := gonum.Implementation{}
+	for i := 0; i < batch; i++ {
+		ci := c[i*g.StrideC : i*g.StrideC+g.M*g.N]
+		if g.K == 0 {
+			for j := range ci {
+				if g.Beta == 0 {
+					ci[j] = 0
+				} else {
+					ci[j] *= g.Beta
+				}
+			}
+			continue
+		}
+		impl.Sgemm(tA, tB, g.M, g.N, g.K, g.Alpha,
+			a[i*g.StrideA:i*g.StrideA+g.M*g.K], lda,
+			b[i*g.StrideB:i*g.StrideB+g.K*g.N], ldb,
+			g.Beta, ci, max(g.N, 1))
+	}
+}
+
+// Embedding implements core.Backend: out[t,:] = table[ids[t],:].
+func (*Backend) Embedding(out, table core.Tensor, ids []int32) {
+	dim := table.Shape[1]
+	o, tb := out.Host(), table.Host()
+	parallelFor(len(ids), 64, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			id := int(ids[t])
+			copy(o[t*dim:(t+1)*dim], tb[id*dim:(id+1)*dim])
+		}
+	})
+}
+
+// EmbeddingBackward implements core.Backend: dtable[ids[t],:] += dout[t,:].
+// Work is split over columns, so repeated ids never race.
+func (*Backend) EmbeddingBackward(dtable, dout core.Tensor, ids []int32) {
+	dim := dtable.Shape[1]
+	dt, g := dtable.Host(), dout.Host()
+	parallelFor(dim, 16, func(lo, hi int) {
+		for t, id := range ids {
+			row, grow := dt[int(id)*dim:], g[t*dim:]
+			for j := lo; j < hi; j++ {
+				row[j] += grow[j]
+			}
+		}
+	})
+}
+
+// Conv1d implements core.Backend:
+// out[b,d,t] = act(bias[d] + Σ_k w[d,k]·x[b,d,t-K+1+k]).
+func (*Backend) Conv1d(c core.ConvArgs) {
+	B, D, L, K := c.X.Shape[0], c.X.Shape[1], c.X.Shape[2], c.W.Shape[1]
+	x, w, bias, out := c.X.Host(), c.W.Host(), hostOrNil(c.Bias), c.Out.Host()
+	parallelFor(B*D, 4, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			d := r % D
+			convRow(out[r*L:(r+1)*L], x[r*L:(r+1)*L], w[d*K:(d+1)*K], bias, d, c.SiLU)
+		}
+	})
+}
+
+// convRow computes one channel's causal convolution, before or after SiLU.
+func convRow(out, x, w, bias []float32, d int, silu bool) {
+	K, L := len(w), len(x)
+	var b0 float32
+	if bias != nil {
+		b0 = bias[d]
+	}
+	for t := 0; t < L; t++ {
+		s := b0
+		k0 := max(0, K-1-t)
+		for k := k0; k < K; k++ {
+			s += w[k] * x[t-K+1+k]
+		}
+		if silu {
+			s = silu32(s)
+		}
+		out[t] = s
+	}
+}
+
+// Conv1dBackward implements core.Backend. It recomputes the pre-activation
+// when the forward applied SiLU. Work is split over channels so that dw and
+// dbias are each written by one goroutine.
+func (*Backend) Conv1dBackward(c core.ConvArgs, g core.ConvGrads) {
+	B, D, L, K := c.X.Shape[0], c.X.Shape[1], c.X.Shape[2], c.W.Shape[1]
+	x, w, bias, dout := c.X.Host(), c.W.Host(), hostOrNil(c.Bias), g.DOut.Host()
+	dx, dw, dbias := hostOrNil(g.DX), hostOrNil(g.DW), hostOrNil(g.DBias)
+	parallelFor(D, 1, func(lo, hi int) {
+		gpre := make([]float32, L)
+		for d := lo; d < hi; d++ {
+			wd := w[d*K : (d+1)*K]
+			for b := 0; b < B; b++ {
+				r := b*D + d
+				xr, gr := x[r*L:(r+1)*L], dout[r*L:(r+1)*L]
+				if c.SiLU {
+					convRow(gpre, xr, wd, bias, d, false)
+					for t := range gpre {
+						gpre[t] = gr[t] * siluGrad32(gpre[t])
+					}
+				} else {
+					copy(gpre, gr)
+				}
+				if dbias != nil {
+					var s float32
+					for _, v := range gpre {
+						s += v
+					}
+					dbias[d] += s
+				}
+				if dw != nil {
+					for k := 0; k < K; k++ {
+						var s float32
+						for t := max(0, K-1-k); t < L; t++ {
+							s += gpre[t] * xr[t-K+1+k]
+						}
+						dw[d*K+k] += s
+					}
+				}
+				if dx != nil {
+					dxr := dx[r*L : (r+1)*L]
+					for s := 0; s < L; s++ {
+						var v float32
+						for k := 0; k < K; k++ {
+							if t := s + K - 1 - k; t < L {
+								v += gpre[t] * wd[k]
+							}
+						}
+						dxr[s] = v
+					}
+				}
+			}
+		}
+	})
+}
+
+// ConvStep implements core.Backend: shift state, append x, convolve.
+func (*Backend) ConvStep(state, x, w, bias, out core.Tensor, silu bool) {
+	B, D, K := state.Shape[0], state.Shape[1], state.Shape[2]
+	st, xs, ws, bs, o := state.Host(), x.Host(), w.Host(), hostOrNil(bias), out.Host()
+	parallelFor(B*D, 256, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			d := r % D
+			s := st[r*K : (r+1)*K]
+			copy(s, s[1:])
+			s[K-1] = xs[r]
+			var v float32
+			if bs != nil {
+				v = bs[d]
+			}
+			for k := 0; k < K; k++ {
+				v += ws[d*K+k] * s[k]
+			}
+			if silu {
+				v = silu32(v)
+			}
+			o[r] = v
+		}
+	})
+}
+
+// RMSNorm implements core.Backend: out = x·rstd·w, rstd = 1/sqrt(mean x² + eps).
+// The sum of squares is accumulated in float64.
+func (*Backend) RMSNorm(out, rstd, x, w core.Tensor, eps float32) {
+	dim := x.Shape[len(x.Shape)-1]
+	rows := x.Numel() / max(dim, 1)
+	o, rs, xs, ws := out.Host(), rstd.Host(), x.Host(), w.Host()
+	parallelFor(rows, 16, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr := xs[r*dim : (r+1)*dim]
+			var ss float64
+			for _, v := range xr {
+				ss += float64(v) * float64(v)
+			}
+			inv := float32(1 / math.Sqrt(ss/float64(dim)+float64(eps)))
+			rs[r] = inv
+			or := o[r*dim : (r+1)*dim]
+			for j, v := range xr {
+				or[j] = v * inv * ws[j]
+			}
+		}
+	})
+}
+
+// RMSNormBackward implements core.Backend:
+// dx_j = rstd·w_j·dout_j − rstd³/dim·x_j·Σ_i dout_i·w_i·x_i, dw_j += dout_j·x_j·rstd.
+// Each row is computed in float64 with rstd recomputed from x: the two terms
+// of dx nearly cancel when one x_j dominates its row, and float32 would lose
+// the difference. rstd is not read.
+func (*Backend) RMSNormBackward(dx, dw, dout, x, w, rstd core.Tensor, eps float32) {
+	dim := x.Shape[len(x.Shape)-1]
+	rows := x.Numel() / max(dim, 1)
+	dxs, dws, gs, xs, ws := dx.Host(), dw.Host(), dout.Host(), x.Host(), w.Host()
+	accs := make([][]float64, runtime.GOMAXPROCS(0))
+	parallelWorkers(rows, func(wk, lo, hi int) {
+		acc := make([]float64, dim)
+		for r := lo; r < hi; r++ {
+			xr, gr, dxr := xs[r*dim:(r+1)*dim], gs[r*dim:(r+1)*dim], dxs[r*dim:(r+1)*dim]
+			var ss, dot float64
+			for j, v := range xr {
+				ss += float64(v) * float64(v)
+				dot += float64(gr[j]) * float64(ws[j]) * float64(v)
+			}
+			inv := 1 / math.Sqrt(ss/float64(dim)+float64(eps))
+			c := inv * inv * inv / float64(dim) * dot
+			for j, v := range xr {
+				dxr[j] = float32(inv*float64(ws[j])*float64(gr[j]) - c*float64(v))
+				acc[j] += float64(gr[j]) * float64(v) * inv
+			}
+		}
+		accs[wk] = acc
+	})
+	for _, acc := range accs {
+		for j, v := range acc {
+			dws[j] += float32(v)
+		}
+	}
+}
+
+// SiLU implements core.Backend.
+func (*Backend) SiLU(out, x core.Tensor) {
+	o, xs := out.Host(), x.Host()
+	parallelFor(len(o), 1<<13, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			o[i] = silu32(xs[i])
+		}
+	})
+}
+
+// SiLUBackward implements core.Backend.
+func (*Backend) SiLUBackward(dx, x, dout core.Tensor) {
+	d, xs, g := dx.Host(), x.Host(), dout.Host()
+	parallelFor(len(d), 1<<13, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			d[i] = g[i] * siluGrad32(xs[i])
+		}
+	})
+}
+
+// Softplus implements core.Backend.
+func (*Backend) Softplus(out, x core.Tensor) {
+	o, xs := out.Host(), x.Host()
+	parallelFor(len(o), 1<<13, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			o[i] = softplus32(xs[i])
+		}
+	})
+}
+
+// SoftplusBackward implements core.Backend.
+func (*Backend) SoftplusBackward(dx, x, dout core.Tensor) {
+	d, xs, g := dx.Host(), x.Host(), dout.Host()
+	parallelFor(len(d), 1<<13, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			d[i] = g[i] * softplusGrad32(xs[i])
+		}
+	})
+}
+
+// rowLSE returns max and log Σ exp(v − max) of a row, summing in float64.
+func rowLSE(row []float32) float32 {
+	m := float32(math.Inf(-1))
+	for _, v := range row {
+		m = max(m, v)
+	}
+	var s float64
+	for _, v := range row {
+		s += float64(exp32(v - m))
+	}
+	return m + float32(math.Log(s))
+}
+
+// CrossEntropy implements core.Backend.
+func (*Backend) CrossEntropy(losses, logits core.Tensor, targets []int32) {
+	V := logits.Shape[1]
+	l, lg := losses.Host(), logits.Host()
+	parallelFor(len(targets), 4, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			y := targets[t]
+			if y < 0 {
+				l[t] = 0
+				continue
+			}
+			row := lg[t*V : (t+1)*V]
+			l[t] = rowLSE(row) - row[y]
+		}
+	})
+}
+
+// CrossEntropyBackward implements core.Backend; dlogits may alias logits.
+func (*Backend) CrossEntropyBackward(dlogits, logits core.Tensor, targets []int32, scale float32) {
+	V := logits.Shape[1]
+	d, lg := dlogits.Host(), logits.Host()
+	parallelFor(len(targets), 4, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			y := targets[t]
+			row, out := lg[t*V:(t+1)*V], d[t*V:(t+1)*V]
+			if y < 0 {
+				for j := range out {
+					out[j] = 0
+				}
+				continue
+			}
+			lse := rowLSE(row)
+			for j, v := range row {
+				out[j] = scale * exp32(v-lse)
+			}
+			out[y] -= scale
+		}
+	})
+}
