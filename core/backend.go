@@ -97,11 +97,11 @@ type Backend interface {
 // matrix across the batch. C_i = Alpha·op(A_i)·op(B_i) + Beta·C_i; with Beta
 // == 0, C's previous contents are ignored (NaN included).
 type GemmArgs struct {
-	TransA, TransB           bool
-	M, N, K                  int
-	Batch                    int // 0 means 1
-	Alpha, Beta              float32
-	A, B, C                  Tensor
+	TransA, TransB            bool
+	M, N, K                   int
+	Batch                     int // 0 means 1
+	Alpha, Beta               float32
+	A, B, C                   Tensor
 	StrideA, StrideB, StrideC int
 }
 
@@ -125,18 +125,18 @@ type ConvGrads struct {
 // ScanArgs are the tensors of a selective scan, with the semantics of
 // mamba_ssm's selective_scan_fn. Optional tensors are the zero Tensor.
 type ScanArgs struct {
-	U     Tensor // (B, D, L) input u
-	Delta Tensor // (B, D, L) time step before bias and softplus
-	A     Tensor // (D, N) state matrix (negative for a stable scan)
-	B     Tensor // (B, N, L) input-dependent input matrix
-	C     Tensor // (B, N, L) input-dependent output matrix
-	D     Tensor // (D) skip connection, optional
-	Z     Tensor // (B, D, L) gate, optional
+	U             Tensor // (B, D, L) input u
+	Delta         Tensor // (B, D, L) time step before bias and softplus
+	A             Tensor // (D, N) state matrix (negative for a stable scan)
+	B             Tensor // (B, N, L) input-dependent input matrix
+	C             Tensor // (B, N, L) input-dependent output matrix
+	D             Tensor // (D) skip connection, optional
+	Z             Tensor // (B, D, L) gate, optional
 	DeltaBias     Tensor // (D) optional
 	DeltaSoftplus bool
-	H0    Tensor // (B, D, N) initial state, optional
-	Out   Tensor // (B, D, L) output
-	HLast Tensor // (B, D, N) final state, optional output
+	H0            Tensor // (B, D, N) initial state, optional
+	Out           Tensor // (B, D, L) output
+	HLast         Tensor // (B, D, N) final state, optional output
 }
 
 // ScanGrads are the gradients of a selective scan. Only DOut is an input;
@@ -159,13 +159,13 @@ type ScanGrads struct {
 
 // StepArgs are the tensors of one recurrent step of the selective scan.
 type StepArgs struct {
-	State     Tensor // (B, D, N) h_{t-1} in, h_t out
-	U, Delta  Tensor // (B, D)
-	Z         Tensor // (B, D) optional
-	A         Tensor // (D, N)
-	B, C      Tensor // (B, N)
-	D         Tensor // (D) optional
-	DeltaBias Tensor // (D) optional
+	State         Tensor // (B, D, N) h_{t-1} in, h_t out
+	U, Delta      Tensor // (B, D)
+	Z             Tensor // (B, D) optional
+	A             Tensor // (D, N)
+	B, C          Tensor // (B, N)
+	D             Tensor // (D) optional
+	DeltaBias     Tensor // (D) optional
 	DeltaSoftplus bool
-	Out       Tensor // (B, D)
+	Out           Tensor // (B, D)
 }

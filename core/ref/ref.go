@@ -193,7 +193,8 @@ func RMSNorm(out, rstd, x, w []float64, rows, dim int, eps float64) {
 }
 
 // RMSNormBackward overwrites dx and adds to dw (may be nil):
-//   dx_j = rstd·w_j·dout_j − rstd³/dim·x_j·Σ_i dout_i·w_i·x_i,   dw_j += dout_j·x_j·rstd.
+//
+//	dx_j = rstd·w_j·dout_j − rstd³/dim·x_j·Σ_i dout_i·w_i·x_i,   dw_j += dout_j·x_j·rstd.
 func RMSNormBackward(dx, dw, dout, x, w []float64, rows, dim int, eps float64) {
 	for r := 0; r < rows; r++ {
 		xr, gr := x[r*dim:(r+1)*dim], dout[r*dim:(r+1)*dim]

@@ -258,10 +258,10 @@ type Tensor struct {
 	data  []byte
 }
 
-func (t Tensor) DType() st.DType  { return t.dtype }
-func (t Tensor) Shape() []uint64  { return t.shape }
-func (t Tensor) Data() []byte     { return t.data }
-func (t Tensor) DataLen() uint64  { return uint64(len(t.data)) }
+func (t Tensor) DType() st.DType { return t.dtype }
+func (t Tensor) Shape() []uint64 { return t.shape }
+func (t Tensor) Data() []byte    { return t.data }
+func (t Tensor) DataLen() uint64 { return uint64(len(t.data)) }
 
 func u64(shape []int, n int) []uint64 {
 	out := make([]uint64, len(shape))
