@@ -1,0 +1,366 @@
+package mamba
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/mambakit/mambakit/core"
+)
+
+// Model is a Mamba-1 language model (transformers' MambaForCausalLM) on a
+// backend. It is not safe for concurrent use.
+type Model struct {
+	Cfg Config
+	Ops core.Ops
+	P   *Params
+
+	ones core.Tensor // a vector of ones for bias GEMMs, grown on demand
+}
+
+// New allocates a model with zeroed parameters; fill them with P.Init or a
+// checkpoint loader.
+func New(cfg Config, be core.Backend) (*Model, error) {
+	cfg.Derive()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Model{Cfg: cfg, Ops: core.Ops{Backend: be}, P: NewParams(cfg, be)}, nil
+}
+
+// onesVec returns a backend vector of n ones.
+func (m *Model) onesVec(n int) core.Tensor {
+	if m.ones.IsNil() || m.ones.Numel() < n {
+		m.ones = m.Ops.Alloc(max(n, 1))
+		m.Ops.Fill(m.ones, 1)
+	}
+	return m.ones.Slice(0, n)
+}
+
+// negExp returns A = −exp(A_log) on the backend.
+func (m *Model) negExp(aLog core.Tensor) core.Tensor {
+	h := m.Ops.ToHost(aLog)
+	for i, v := range h {
+		h[i] = float32(-math.Exp(float64(v)))
+	}
+	a := m.Ops.Alloc(aLog.Shape...)
+	m.Ops.Upload(a, h)
+	return a
+}
+
+// layerActs holds what one block's backward needs, all (B, ·, L) channel-major
+// inside the mixer and (B, L, d_model) on the residual stream.
+type layerActs struct {
+	in     core.Tensor // (B, L, d_model) residual stream entering the block
+	normed core.Tensor // (B, L, d_model) RMSNorm(in)
+	rstd   core.Tensor // (B·L)
+	x, z   core.Tensor // (B, D, L) in_proj halves: conv input and gate
+	u      core.Tensor // (B, D, L) SiLU(conv(x)), the scan input
+	dtr    core.Tensor // (B, R, L) low-rank input of Δ
+	bm, cm core.Tensor // (B, N, L) the input-dependent B and C
+	delta  core.Tensor // (B, D, L) dt_proj output, before bias and softplus
+	a      core.Tensor // (D, N) A = −exp(A_log)
+	y      core.Tensor // (B, D, L) gated scan output
+}
+
+// Pass is a forward pass: its logits and, when it was run for training, the
+// activations Backward needs.
+type Pass struct {
+	B, L   int
+	ids    []int32
+	layers []layerActs // one per block when kept for Backward
+	resid  core.Tensor // (B, L, d_model) residual stream after the last block
+	final  core.Tensor // (B, L, d_model) after norm_f
+	frstd  core.Tensor // (B·L)
+	Logits core.Tensor // (B, L, V)
+	// Hidden, when requested, holds the residual stream after each block and
+	// last the output of norm_f: n_layer+1 tensors (B, L, d_model), as
+	// transformers' output_hidden_states lists them.
+	Hidden []core.Tensor
+}
+
+// CheckIDs returns an error naming the first token id outside the vocabulary.
+func (m *Model) CheckIDs(ids []int32) error {
+	for i, id := range ids {
+		if id < 0 || int(id) >= m.Cfg.Vocab {
+			return fmt.Errorf("token id %d at position %d is outside the vocabulary [0, %d)", id, i, m.Cfg.Vocab)
+		}
+	}
+	return nil
+}
+
+// ForwardOptions choose what a forward pass keeps.
+type ForwardOptions struct {
+	Train  bool // keep every block's activations for Backward
+	Hidden bool // keep the residual stream after each block (Pass.Hidden)
+}
+
+// Forward runs the model over ids, B sequences of L tokens laid out (B, L).
+func (m *Model) Forward(ids []int32, B, L int, opt ForwardOptions) (*Pass, error) {
+	if len(ids) != B*L {
+		return nil, fmt.Errorf("forward: %d ids for batch %d × length %d", len(ids), B, L)
+	}
+	if err := m.CheckIDs(ids); err != nil {
+		return nil, err
+	}
+	cfg, ops := m.Cfg, m.Ops
+	dm := cfg.DModel
+	p := &Pass{B: B, L: L, ids: ids}
+	resid := ops.Alloc(B, L, dm)
+	ops.Embedding(resid.Reshape(B*L, dm), m.P.Embed, ids)
+	var scratch *layerActs
+	for i := range m.P.Layers {
+		var acts *layerActs
+		if opt.Train {
+			p.layers = append(p.layers, layerActs{})
+			acts = &p.layers[i]
+		} else {
+			if scratch == nil {
+				scratch = &layerActs{}
+			}
+			acts = scratch
+		}
+		next := ops.Alloc(B, L, dm)
+		m.blockForward(&m.P.Layers[i], acts, resid, next, B, L, core.Tensor{})
+		if opt.Hidden {
+			p.Hidden = append(p.Hidden, next)
+		}
+		resid = next
+	}
+	p.resid = resid
+	p.final, p.frstd = ops.Alloc(B, L, dm), ops.Alloc(B*L)
+	ops.RMSNorm(p.final, p.frstd, resid, m.P.NormF, float32(cfg.Eps))
+	if opt.Hidden {
+		p.Hidden = append(p.Hidden, p.final)
+	}
+	p.Logits = ops.Alloc(B, L, cfg.Vocab)
+	ops.Gemm(core.GemmArgs{TransB: true, M: B * L, N: cfg.Vocab, K: dm, Alpha: 1,
+		A: p.final, B: m.P.Head, C: p.Logits})
+	return p, nil
+}
+
+// alloc returns t if it already has the shape, else a new backend tensor:
+// inference passes reuse one set of activation buffers across blocks.
+func (m *Model) alloc(t core.Tensor, shape ...int) core.Tensor {
+	if !t.IsNil() && core.SameShape(t.Shape, shape) {
+		return t
+	}
+	return m.Ops.Alloc(shape...)
+}
+
+// blockForward computes next = in + mixer(RMSNorm(in)) for one block,
+// recording activations in a, and the scan's final state in hLast when given.
+func (m *Model) blockForward(l *Layer, a *layerActs, in, next core.Tensor, B, L int, hLast core.Tensor) {
+	cfg, ops := m.Cfg, m.Ops
+	D, N, R, dm := cfg.DInner, cfg.DState, cfg.DtRank, cfg.DModel
+	a.in = in
+	a.normed = m.alloc(a.normed, B, L, dm)
+	a.rstd = m.alloc(a.rstd, B*L)
+	ops.RMSNorm(a.normed, a.rstd, in, l.Norm, float32(cfg.Eps))
+
+	// in_proj: x_b = W[0:D]·normed_bᵀ and z_b = W[D:2D]·normed_bᵀ, each (D, L).
+	a.x, a.z = m.alloc(a.x, B, D, L), m.alloc(a.z, B, D, L)
+	for h, dst := range []core.Tensor{a.x, a.z} {
+		ops.Gemm(core.GemmArgs{TransB: true, M: D, N: L, K: dm, Batch: B, Alpha: 1,
+			A: l.InProj.Slice(h*D, (h+1)*D), B: a.normed, StrideB: L * dm, C: dst, StrideC: D * L})
+		if !l.InBias.IsNil() { // dst_b += bias ⊗ 1_L
+			ops.Gemm(core.GemmArgs{M: D, N: L, K: 1, Batch: B, Alpha: 1, Beta: 1,
+				A: l.InBias.Slice(h*D, (h+1)*D), B: m.onesVec(L), C: dst, StrideC: D * L})
+		}
+	}
+	a.u = m.alloc(a.u, B, D, L)
+	ops.Conv1d(core.ConvArgs{X: a.x, W: l.ConvW, Bias: l.ConvB, Out: a.u, SiLU: true})
+
+	// x_proj: (dtr; B; C)_b = W_x·u_b, three row blocks of W_x.
+	a.dtr, a.bm, a.cm = m.alloc(a.dtr, B, R, L), m.alloc(a.bm, B, N, L), m.alloc(a.cm, B, N, L)
+	row := 0
+	for _, dst := range []core.Tensor{a.dtr, a.bm, a.cm} {
+		rows := dst.Shape[1]
+		ops.Gemm(core.GemmArgs{M: rows, N: L, K: D, Batch: B, Alpha: 1,
+			A: l.XProj.Slice(row, row+rows), B: a.u, StrideB: D * L, C: dst, StrideC: rows * L})
+		row += rows
+	}
+	// dt_proj without its bias (the scan adds it): delta_b = W_dt·dtr_b.
+	a.delta = m.alloc(a.delta, B, D, L)
+	ops.Gemm(core.GemmArgs{M: D, N: L, K: R, Batch: B, Alpha: 1,
+		A: l.DtProj, B: a.dtr, StrideB: R * L, C: a.delta, StrideC: D * L})
+
+	a.a = m.negExp(l.ALog)
+	a.y = m.alloc(a.y, B, D, L)
+	ops.SelectiveScan(core.ScanArgs{U: a.u, Delta: a.delta, A: a.a, B: a.bm, C: a.cm, D: l.D, Z: a.z,
+		DeltaBias: l.DtBias, DeltaSoftplus: true, Out: a.y, HLast: hLast})
+
+	// out_proj onto the residual: next_b = in_b + y_bᵀ·W_outᵀ (+ bias).
+	ops.Copy(next, in)
+	ops.Gemm(core.GemmArgs{TransA: true, TransB: true, M: L, N: dm, K: D, Batch: B, Alpha: 1, Beta: 1,
+		A: a.y, StrideA: D * L, B: l.OutProj, C: next, StrideC: L * dm})
+	if !l.OutBias.IsNil() {
+		ops.Gemm(core.GemmArgs{M: B * L, N: dm, K: 1, Alpha: 1, Beta: 1,
+			A: m.onesVec(B * L), B: l.OutBias, C: next})
+	}
+}
+
+// NextTokenTargets returns the targets of next-token prediction for ids laid
+// out (B, L): targets[b, t] = ids[b, t+1], and −1 (ignored) at t = L−1.
+func NextTokenTargets(ids []int32, B, L int) []int32 {
+	tg := make([]int32, B*L)
+	for b := 0; b < B; b++ {
+		for t := 0; t < L; t++ {
+			if t+1 < L {
+				tg[b*L+t] = ids[b*L+t+1]
+			} else {
+				tg[b*L+t] = -1
+			}
+		}
+	}
+	return tg
+}
+
+// Loss returns the mean cross-entropy of p's logits against targets (one per
+// position; negative targets are ignored) and the number of counted targets.
+func (m *Model) Loss(p *Pass, targets []int32) (float64, int) {
+	T := p.B * p.L
+	losses := m.Ops.Alloc(T)
+	m.Ops.CrossEntropy(losses, p.Logits.Reshape(T, m.Cfg.Vocab), targets)
+	h := m.Ops.ToHost(losses)
+	sum, n := 0.0, 0
+	for i, v := range h {
+		if targets[i] >= 0 {
+			sum += float64(v)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return sum / float64(n), n
+}
+
+// Backward adds d loss / d parameter to grads (which has the model's layout;
+// see NewParams), where loss is the mean cross-entropy over the counted
+// targets. It consumes p: the logits are overwritten by their gradient.
+// It replays the forward in reverse, block by block.
+func (m *Model) Backward(p *Pass, targets []int32, grads *Params) {
+	if p.layers == nil && len(m.P.Layers) > 0 {
+		panic("mamba: Backward needs a pass run with ForwardOptions.Train")
+	}
+	cfg, ops := m.Cfg, m.Ops
+	B, L, dm, V := p.B, p.L, cfg.DModel, cfg.Vocab
+	T := B * L
+	count := 0
+	for _, t := range targets {
+		if t >= 0 {
+			count++
+		}
+	}
+	if count == 0 {
+		return
+	}
+	dlogits := p.Logits.Reshape(T, V)
+	ops.CrossEntropyBackward(dlogits, dlogits, targets, float32(1/float64(count)))
+
+	// logits = final·Headᵀ
+	ops.Gemm(core.GemmArgs{TransA: true, M: V, N: dm, K: T, Alpha: 1, Beta: 1,
+		A: dlogits, B: p.final, C: grads.Head})
+	dfinal := ops.Alloc(B, L, dm)
+	ops.Gemm(core.GemmArgs{M: T, N: dm, K: V, Alpha: 1, A: dlogits, B: m.P.Head, C: dfinal})
+	p.Logits = core.Tensor{}
+
+	dresid := ops.Alloc(B, L, dm)
+	ops.RMSNormBackward(dresid, grads.NormF, dfinal, p.resid, m.P.NormF, p.frstd, float32(cfg.Eps))
+
+	scratch := &blockGrads{}
+	for i := len(m.P.Layers) - 1; i >= 0; i-- {
+		m.blockBackward(&m.P.Layers[i], &grads.Layers[i], &p.layers[i], scratch, dresid, B, L)
+	}
+	ops.EmbeddingBackward(grads.Embed, dresid.Reshape(T, dm), p.ids)
+}
+
+// blockGrads is reusable scratch for the activation gradients of a block.
+type blockGrads struct {
+	dy, du, ddelta, dz, dx core.Tensor // (B, D, L)
+	ddtr, dbm, dcm         core.Tensor // (B, R, L), (B, N, L), (B, N, L)
+	dA                     core.Tensor // (D, N)
+	dnormed, din           core.Tensor // (B, L, d_model)
+}
+
+// blockBackward propagates dresid (the gradient of the residual stream after
+// the block) to before it, in place, adding parameter gradients to g.
+func (m *Model) blockBackward(l, g *Layer, a *layerActs, s *blockGrads, dresid core.Tensor, B, L int) {
+	cfg, ops := m.Cfg, m.Ops
+	D, N, R, dm := cfg.DInner, cfg.DState, cfg.DtRank, cfg.DModel
+	s.dy, s.du, s.ddelta = m.alloc(s.dy, B, D, L), m.alloc(s.du, B, D, L), m.alloc(s.ddelta, B, D, L)
+	s.dz, s.dx = m.alloc(s.dz, B, D, L), m.alloc(s.dx, B, D, L)
+	s.ddtr, s.dbm, s.dcm = m.alloc(s.ddtr, B, R, L), m.alloc(s.dbm, B, N, L), m.alloc(s.dcm, B, N, L)
+	s.dA = m.alloc(s.dA, D, N)
+	s.dnormed, s.din = m.alloc(s.dnormed, B, L, dm), m.alloc(s.din, B, L, dm)
+
+	// out_proj: next_b = y_bᵀ·W_outᵀ (+ bias).
+	for b := 0; b < B; b++ {
+		ops.Gemm(core.GemmArgs{TransA: true, TransB: true, M: dm, N: D, K: L, Alpha: 1, Beta: 1,
+			A: dresid.Index(b), B: a.y.Index(b), C: g.OutProj})
+	}
+	if !g.OutBias.IsNil() {
+		ops.Gemm(core.GemmArgs{TransA: true, M: 1, N: dm, K: B * L, Alpha: 1, Beta: 1,
+			A: m.onesVec(B * L), B: dresid, C: g.OutBias})
+	}
+	ops.Gemm(core.GemmArgs{TransA: true, TransB: true, M: D, N: L, K: dm, Batch: B, Alpha: 1,
+		A: l.OutProj, B: dresid, StrideB: L * dm, C: s.dy, StrideC: D * L})
+
+	// The scan.
+	ops.Fill(s.dA, 0)
+	ops.SelectiveScanBackward(
+		core.ScanArgs{U: a.u, Delta: a.delta, A: a.a, B: a.bm, C: a.cm, D: l.D, Z: a.z,
+			DeltaBias: l.DtBias, DeltaSoftplus: true},
+		core.ScanGrads{DOut: s.dy, DU: s.du, DDelta: s.ddelta, DA: s.dA, DB: s.dbm, DC: s.dcm,
+			DD: g.D, DZ: s.dz, DDeltaBias: g.DtBias})
+	// A = −exp(A_log): dA_log = dA·A.
+	dA, A := ops.ToHost(s.dA), ops.ToHost(a.a)
+	for i := range dA {
+		dA[i] *= A[i]
+	}
+	ops.Upload(s.dA, dA)
+	ops.Axpy(1, s.dA, g.ALog)
+
+	// dt_proj: delta_b = W_dt·dtr_b.
+	for b := 0; b < B; b++ {
+		ops.Gemm(core.GemmArgs{TransB: true, M: D, N: R, K: L, Alpha: 1, Beta: 1,
+			A: s.ddelta.Index(b), B: a.dtr.Index(b), C: g.DtProj})
+	}
+	ops.Gemm(core.GemmArgs{TransA: true, M: R, N: L, K: D, Batch: B, Alpha: 1,
+		A: l.DtProj, B: s.ddelta, StrideB: D * L, C: s.ddtr, StrideC: R * L})
+
+	// x_proj: (dtr; B; C)_b = W_x·u_b.
+	row := 0
+	for _, d := range []core.Tensor{s.ddtr, s.dbm, s.dcm} {
+		rows := d.Shape[1]
+		for b := 0; b < B; b++ {
+			ops.Gemm(core.GemmArgs{TransB: true, M: rows, N: D, K: L, Alpha: 1, Beta: 1,
+				A: d.Index(b), B: a.u.Index(b), C: g.XProj.Slice(row, row+rows)})
+		}
+		ops.Gemm(core.GemmArgs{TransA: true, M: D, N: L, K: rows, Batch: B, Alpha: 1, Beta: 1,
+			A: l.XProj.Slice(row, row+rows), B: d, StrideB: rows * L, C: s.du, StrideC: D * L})
+		row += rows
+	}
+
+	// conv + SiLU.
+	ops.Conv1dBackward(core.ConvArgs{X: a.x, W: l.ConvW, Bias: l.ConvB, SiLU: true},
+		core.ConvGrads{DOut: s.du, DX: s.dx, DW: g.ConvW, DBias: g.ConvB})
+
+	// in_proj: x_b = W[0:D]·normed_bᵀ, z_b = W[D:2D]·normed_bᵀ.
+	for h, d := range []core.Tensor{s.dx, s.dz} {
+		for b := 0; b < B; b++ {
+			ops.Gemm(core.GemmArgs{M: D, N: dm, K: L, Alpha: 1, Beta: 1,
+				A: d.Index(b), B: a.normed.Index(b), C: g.InProj.Slice(h*D, (h+1)*D)})
+			if !g.InBias.IsNil() {
+				ops.Gemm(core.GemmArgs{M: D, N: 1, K: L, Alpha: 1, Beta: 1,
+					A: d.Index(b), B: m.onesVec(L), C: g.InBias.Slice(h*D, (h+1)*D)})
+			}
+		}
+		ops.Gemm(core.GemmArgs{TransA: true, M: L, N: dm, K: D, Batch: B, Alpha: 1, Beta: float32(h),
+			A: d, StrideA: D * L, B: l.InProj.Slice(h*D, (h+1)*D), C: s.dnormed, StrideC: L * dm})
+	}
+
+	// RMSNorm, then the residual branch joins the skip path.
+	ops.RMSNormBackward(s.din, g.Norm, s.dnormed, a.in, l.Norm, a.rstd, float32(cfg.Eps))
+	ops.Axpy(1, s.din, dresid)
+}
