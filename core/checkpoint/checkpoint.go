@@ -1,9 +1,11 @@
 package checkpoint
 
 import (
+	"archive/zip"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -137,9 +139,19 @@ func pickleSource(path string) (s *source, err error) {
 			s, err = nil, fmt.Errorf("%s: corrupt pickle: %v", path, r)
 		}
 	}()
+	if head, rerr := readHead(path, 4); rerr == nil && string(head) == "PK\x03\x04" {
+		// torch.save's zip format: let archive/zip report a cut or damaged
+		// archive before the unpickler, which would fall back to the legacy
+		// format and say something obscure.
+		z, zerr := zip.OpenReader(path)
+		if zerr != nil {
+			return nil, fmt.Errorf("%s: truncated or corrupt torch zip archive: %w", path, zerr)
+		}
+		z.Close()
+	}
 	obj, err := pytorch.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: not a readable torch.save state dict: %w", path, err)
 	}
 	tensors := map[string]*pytorch.Tensor{}
 	var order []string
@@ -183,6 +195,17 @@ func pickleSource(path string) (s *source, err error) {
 	}
 	s.read = func(n string) ([]float32, error) { return pickleTensor(path, n, tensors[n]) }
 	return s, nil
+}
+
+func readHead(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	_, err = io.ReadFull(f, b)
+	return b, err
 }
 
 func storageDType(st pytorch.StorageInterface) string {
@@ -276,7 +299,7 @@ func fill(m *mamba.Model, src *source, info *Info) error {
 		want[name] = true
 		file, ok := src.file[name]
 		if !ok {
-			errs = append(errs, fmt.Errorf("missing tensor %q (shape %v)", name, p.HFShape))
+			errs = append(errs, fmt.Errorf("%s: missing tensor %q (shape %v)", strings.Join(info.Files, ", "), name, p.HFShape))
 			continue
 		}
 		shape, dtype, err := src.shape(name)
@@ -317,12 +340,10 @@ func fill(m *mamba.Model, src *source, info *Info) error {
 	}
 	if len(extra) > 0 {
 		sort.Strings(extra)
-		errs = append(errs, fmt.Errorf("unexpected tensors not part of this Mamba-1 config: %q", extra))
+		errs = append(errs, fmt.Errorf("%s: unexpected tensors, not part of the Mamba-1 model that config.json describes: %q",
+			strings.Join(info.Files, ", "), extra))
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%s: %w", info.Dir, errors.Join(errs...))
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // sameAsEmbedding accepts a stored lm_head.weight in a tied model only when it
