@@ -130,9 +130,14 @@ func TestFixtures(t *testing.T) {
 			for i, v := range prompt {
 				p32[i] = int32(v)
 			}
-			got, err := m.GenerateGreedy(p32, 1, len(p32), wshape[1]-len(p32))
+			gen, err := m.GenerateGreedy(p32, 1, len(p32), mamba.GreedyOptions{
+				MaxNew: wshape[1] - len(p32), EOS: int32(m.Cfg.EOSTokenID)})
 			if err != nil {
 				t.Fatal(err)
+			}
+			got := gen[0]
+			if len(got) != len(want) {
+				t.Fatalf("greedy generation %v, want %v", got, want)
 			}
 			for i := range want {
 				if int64(got[i]) != want[i] {

@@ -218,9 +218,16 @@ func NextTokenTargets(ids []int32, B, L int) []int32 {
 // Loss returns the mean cross-entropy of p's logits against targets (one per
 // position; negative targets are ignored) and the number of counted targets.
 func (m *Model) Loss(p *Pass, targets []int32) (float64, int) {
-	T := p.B * p.L
+	return m.MeanCrossEntropy(p.Logits, targets)
+}
+
+// MeanCrossEntropy returns the mean cross-entropy of logits (any shape
+// ending in V, one row per target) against targets, ignoring negative
+// targets, and the number of counted targets.
+func (m *Model) MeanCrossEntropy(logits core.Tensor, targets []int32) (float64, int) {
+	T := len(targets)
 	losses := m.Ops.Alloc(T)
-	m.Ops.CrossEntropy(losses, p.Logits.Reshape(T, m.Cfg.Vocab), targets)
+	m.Ops.CrossEntropy(losses, logits.Reshape(T, m.Cfg.Vocab), targets)
 	h := m.Ops.ToHost(losses)
 	sum, n := 0.0, 0
 	for i, v := range h {

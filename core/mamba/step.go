@@ -154,25 +154,49 @@ func Argmax(x []float32, rows, n int) []int32 {
 	return out
 }
 
-// GenerateGreedy continues each of B prompts of length L by n tokens, always
-// taking the most likely next token, and returns prompt and continuation,
-// (B, L+n). The prompt is prefilled in parallel, then decoded through Step.
-func (m *Model) GenerateGreedy(prompt []int32, B, L, n int) ([]int32, error) {
+// GreedyOptions control GenerateGreedy.
+type GreedyOptions struct {
+	MaxNew int   // tokens to add at most
+	EOS    int32 // stop a sequence after it emits this id; negative: never stop
+	// OnToken, when set, is called with each new token as it is chosen.
+	OnToken func(seq int, id int32)
+}
+
+// GenerateGreedy continues each of B prompts of length L, always taking the
+// most likely next token, and returns each prompt with its continuation. A
+// sequence ends after MaxNew tokens or once it emits EOS (included), as
+// transformers' generate does. The prompts are prefilled in parallel, then
+// decoded through Step.
+func (m *Model) GenerateGreedy(prompt []int32, B, L int, o GreedyOptions) ([][]int32, error) {
+	out := make([][]int32, B)
+	for b := range out {
+		out[b] = append([]int32(nil), prompt[b*L:(b+1)*L]...)
+	}
+	if o.MaxNew <= 0 {
+		return out, nil
+	}
 	logits, s, err := m.Prefill(prompt, B, L)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]int32, B*(L+n))
-	for b := 0; b < B; b++ {
-		copy(out[b*(L+n):], prompt[b*L:(b+1)*L])
-	}
-	for i := 0; i < n; i++ {
+	done := make([]bool, B)
+	for i := 0; ; i++ {
 		next := Argmax(logits, B, m.Cfg.Vocab)
+		live := false
 		for b := 0; b < B; b++ {
-			out[b*(L+n)+L+i] = next[b]
+			if done[b] {
+				next[b] = out[b][len(out[b])-1] // keep feeding something valid
+				continue
+			}
+			out[b] = append(out[b], next[b])
+			if o.OnToken != nil {
+				o.OnToken(b, next[b])
+			}
+			done[b] = next[b] == o.EOS || i+1 == o.MaxNew
+			live = live || !done[b]
 		}
-		if i == n-1 {
-			break
+		if !live {
+			return out, nil
 		}
 		lt, err := m.Step(s, next)
 		if err != nil {
@@ -180,5 +204,4 @@ func (m *Model) GenerateGreedy(prompt []int32, B, L, n int) ([]int32, error) {
 		}
 		logits = m.Ops.ToHost(lt)
 	}
-	return out, nil
 }

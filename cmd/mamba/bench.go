@@ -1,0 +1,54 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/mambakit/mambakit/pipelines/bench"
+)
+
+const benchSynopsis = `bench --preset 130m --mode forward|train|decode [--batch 1] [--seq 2048] [--tokens N] [--json]
+
+Builds a model of the preset's shape with random weights and measures
+  forward  one forward pass over batch × seq tokens (inference: no activations kept),
+  train    a training step: forward keeping activations, loss, backward to every parameter,
+  decode   tokens generated one at a time through the recurrent Step.
+Prints tokens per second and the process's peak resident memory; --json prints
+one JSON line instead. Presets: ` + "tiny, 130m, 370m, 790m, 1.4b, 2.8b."
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", benchSynopsis, stdout)
+	o := bench.Options{}
+	fs.StringVar(&o.Preset, "preset", "130m", "model shape: "+strings.Join(bench.PresetNames(), ", "))
+	fs.StringVar(&o.Mode, "mode", "forward", "forward, train or decode")
+	fs.IntVar(&o.Batch, "batch", 1, "sequences per batch")
+	fs.IntVar(&o.Seq, "seq", 2048, "sequence length (forward, train)")
+	fs.IntVar(&o.Tokens, "tokens", 64, "tokens to decode (decode)")
+	fs.IntVar(&o.Iters, "iters", 1, "timed repetitions (forward, train)")
+	seed := fs.Uint64("seed", 1, "seed of the random weights and tokens")
+	asJSON := fs.Bool("json", false, "print one JSON line")
+	device := deviceFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	o.Seed = *seed
+	be, err := openBackend(*device)
+	if err != nil {
+		return err
+	}
+	o.Progress = func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
+	res, err := bench.Run(be, o)
+	if err != nil {
+		return usagef("bench: %v", err)
+	}
+	if *asJSON {
+		b, _ := json.Marshal(res)
+		fmt.Fprintln(stdout, string(b))
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s %s on %s (%d threads): %.1f tokens/s (%d tokens in %.2f s), peak RSS %.0f MiB\n",
+		res.Preset, res.Mode, res.Device, res.Threads, res.TokensPerS, res.Tokens, res.Seconds, float64(res.PeakRSSBytes)/(1<<20))
+	return nil
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mambakit/mambakit/core/tensorfile"
+)
+
+var fixtures = []string{"mamba1-tiny", "mamba1-bias-untied", "mamba1-original-tiny"}
+
+func fixture(name string) string { return filepath.Join("..", "..", "testdata", name) }
+
+// mamba runs the command line and returns its status, stdout and stderr.
+func cli(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func relErr(got, want []float64) float64 {
+	m, e := 0.0, 0.0
+	for i := range want {
+		m = math.Max(m, math.Abs(want[i]))
+		e = math.Max(e, math.Abs(got[i]-want[i]))
+	}
+	return e / m
+}
+
+func relL2(got, want []float64) float64 {
+	var n, d float64
+	for i := range want {
+		n += (got[i] - want[i]) * (got[i] - want[i])
+		d += want[i] * want[i]
+	}
+	return math.Sqrt(n / d)
+}
+
+// TestDumpMatchesTransformers runs `mamba dump` on each fixture, reading the
+// token ids from the reference file itself, and compares every tensor it
+// writes with transformers' reference.
+func TestDumpMatchesTransformers(t *testing.T) {
+	for _, name := range fixtures {
+		for _, recurrent := range []bool{false, true} {
+			out := filepath.Join(t.TempDir(), "dump.safetensors")
+			refPath := filepath.Join(fixture(name), "reference.safetensors")
+			args := []string{"dump", "--model", fixture(name), "--tokens", refPath, "--out", out}
+			if recurrent {
+				args = append(args, "--recurrent")
+			}
+			if code, _, stderr := cli(args...); code != 0 {
+				t.Fatalf("%v: status %d: %s", args, code, stderr)
+			}
+			got, err := tensorfile.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref, _ := tensorfile.Open(refPath)
+			n := 0
+			for _, tn := range got.Names() {
+				g, gs, err := got.Float64(tn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w, ws, err := ref.Float64(tn)
+				if err != nil {
+					t.Fatalf("%s: dump wrote %q, which the reference lacks", name, tn)
+				}
+				if fmt.Sprint(gs) != fmt.Sprint(ws) {
+					t.Fatalf("%s %s: shape %v, reference %v", name, tn, gs, ws)
+				}
+				var e, tol float64
+				switch {
+				case strings.HasPrefix(tn, "grad."):
+					e, tol = relL2(g, w), 1e-4
+				default:
+					e, tol = relErr(g, w), 1e-5
+				}
+				if e > tol {
+					t.Errorf("%s %s (recurrent %v): error %.3g > %g", name, tn, recurrent, e, tol)
+				}
+				n++
+			}
+			want := 2
+			if !recurrent {
+				want = 0
+				for _, rn := range ref.Names() {
+					if rn != "input_ids" && !strings.HasPrefix(rn, "generate.") {
+						want++
+					}
+				}
+			}
+			if n != want {
+				t.Errorf("%s (recurrent %v): dump wrote %d tensors, want %d", name, recurrent, n, want)
+			}
+		}
+	}
+}
+
+func TestGenerateMatchesTransformers(t *testing.T) {
+	for _, name := range fixtures {
+		ref, err := tensorfile.Open(filepath.Join(fixture(name), "reference.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		prompt, _, _ := ref.Int64("generate.prompt")
+		want, _, _ := ref.Int64("generate.output")
+		ids := make([]string, len(prompt))
+		for i, v := range prompt {
+			ids[i] = fmt.Sprint(v)
+		}
+		code, stdout, stderr := cli("generate", "--model", fixture(name), "--prompt-ids", strings.Join(ids, ","),
+			"--max-new-tokens", fmt.Sprint(len(want)-len(prompt)), "--greedy", "--format", "ids")
+		if code != 0 {
+			t.Fatalf("status %d: %s", code, stderr)
+		}
+		ws := make([]string, len(want))
+		for i, v := range want {
+			ws[i] = fmt.Sprint(v)
+		}
+		if got := strings.TrimSpace(stdout); got != strings.Join(ws, " ") {
+			t.Errorf("%s: generated %q, want %q", name, got, strings.Join(ws, " "))
+		}
+	}
+}
+
+func TestInfo(t *testing.T) {
+	code, out, stderr := cli("info", "--model", fixture("mamba1-bias-untied"))
+	if code != 0 {
+		t.Fatalf("status %d: %s", code, stderr)
+	}
+	// 40·24 embedding + 24 norm_f + 40·24 head, and per layer 24 + 96·24 + 96 +
+	// 48·3 + 48 + 11·48 + 48·3 + 48 + 48·4 + 48 + 24·48 + 24.
+	layer := 24 + 96*24 + 96 + 48*3 + 48 + 11*48 + 48*3 + 48 + 48*4 + 48 + 24*48 + 24
+	want := fmt.Sprintf("parameters     %d", 40*24*2+24+3*layer)
+	if !strings.Contains(out, want) || !strings.Contains(out, "huggingface layout") {
+		t.Errorf("info printed\n%s\nwant a line %q", out, want)
+	}
+}
+
+func TestHelpAndUsageErrors(t *testing.T) {
+	for name := range commands {
+		code, out, _ := cli(name, "--help")
+		if code != 0 || !strings.Contains(out, "Usage: mamba "+name) || !strings.Contains(out, "Flags:") {
+			t.Errorf("%s --help: status %d, output %q", name, code, out)
+		}
+	}
+	if code, out, _ := cli("help"); code != 0 || !strings.Contains(out, "dump") {
+		t.Errorf("help: status %d, output %q", code, out)
+	}
+	cases := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"dump", "--model", "x"}, 2, "--tokens is required"},
+		{[]string{"dump", "--bogus"}, 2, "bogus"},
+		{[]string{"generate", "--model", fixture("mamba1-tiny"), "--prompt-ids", "1,x", "--greedy"}, 2, `item 2 ("x")`},
+		{[]string{"generate", "--model", fixture("mamba1-tiny"), "--prompt-ids", "1,99", "--greedy"}, 1, "position 1"},
+		{[]string{"generate", "--model", fixture("mamba1-tiny"), "--prompt-ids", "1"}, 2, "--greedy"},
+		{[]string{"info", "--model", t.TempDir()}, 1, "config.json"},
+		{[]string{"dump", "--model", fixture("mamba1-tiny"), "--tokens", filepath.Join(fixture("mamba1-tiny"), "model.safetensors"), "--out", "x"}, 1, `no tensor "input_ids"`},
+		{[]string{"bench", "--preset", "huge"}, 2, "unknown preset"},
+		{[]string{"dump", "--device", "tpu", "--model", "a", "--tokens", "b", "--out", "c"}, 2, "unknown backend"},
+	}
+	for _, c := range cases {
+		code, _, stderr := cli(c.args...)
+		if code != c.code || !strings.Contains(stderr, c.msg) {
+			t.Errorf("%v: status %d, stderr %q; want status %d mentioning %q", c.args, code, stderr, c.code, c.msg)
+		}
+	}
+}
