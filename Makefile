@@ -16,6 +16,7 @@ vet:
 # The test command of the README and of CI.
 test: vet
 	$(GO) test ./...
+	$(GO) test -tags purego ./kernels/cpu/   # the portable kernels too
 
 # Kernel micro-benchmarks, then the whole-model figures on the mamba-130m
 # shape (random weights): forward and training at batch 1 × 2048, decode.

@@ -121,7 +121,7 @@ func (s *suite) check(what string, tol float64, got, want []float64) {
 
 func (s *suite) gemm(t *testing.T) {
 	s.t = t
-	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {17, 1, 9}, {1, 13, 33}, {64, 48, 31}, {70, 129, 65}, {5, 6, 0}}
+	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {17, 1, 9}, {1, 13, 33}, {4, 21, 70}, {64, 48, 31}, {70, 129, 65}, {5, 6, 0}, {100, 37, 300}, {7, 4100, 3}}
 	for _, sh := range shapes {
 		m, n, k := sh[0], sh[1], sh[2]
 		for _, ta := range []bool{false, true} {

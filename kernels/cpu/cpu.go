@@ -8,7 +8,6 @@
 package cpu
 
 import (
-	"math"
 	"runtime"
 	"sync"
 
@@ -111,29 +110,24 @@ func parallelWorkers(n int, fn func(w, lo, hi int)) int {
 	return w
 }
 
-func exp32(x float32) float32 { return float32(math.Exp(float64(x))) }
+func exp32(x float32) float32 { return expf(x) }
 
-func sigmoid32(x float32) float32 { return 1 / (1 + exp32(-x)) }
+func sigmoid32(x float32) float32 { return sigmoidf(x) }
 
-func silu32(x float32) float32 { return x * sigmoid32(x) }
+func silu32(x float32) float32 { return x * sigmoidf(x) }
 
 func siluGrad32(x float32) float32 {
-	s := sigmoid32(x)
+	s := sigmoidf(x)
 	return s * (1 + x*(1-s))
 }
 
-func softplus32(x float32) float32 {
-	if x > 20 {
-		return x
-	}
-	return float32(math.Log1p(math.Exp(float64(x))))
-}
+func softplus32(x float32) float32 { return softplusf(x) }
 
 func softplusGrad32(x float32) float32 {
 	if x > 20 {
 		return 1
 	}
-	return sigmoid32(x)
+	return sigmoidf(x)
 }
 
 // hostOrNil returns t's elements, or nil for an absent optional tensor.

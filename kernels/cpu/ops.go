@@ -4,44 +4,8 @@ import (
 	"math"
 	"runtime"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/gonum"
-
 	"github.com/mambakit/mambakit/core"
 )
-
-// Gemm implements core.Backend: for each batch i,
-// C_i = Alpha·op(A_i)·op(B_i) + Beta·C_i (row-major; see core.GemmArgs).
-func (*Backend) Gemm(g core.GemmArgs) {
-	batch := max(g.Batch, 1)
-	a, b, c := g.A.Host(), g.B.Host(), g.C.Host()
-	tA, lda := blas.NoTrans, max(g.K, 1)
-	if g.TransA {
-		tA, lda = blas.Trans, max(g.M, 1)
-	}
-	tB, ldb := blas.NoTrans, max(g.N, 1)
-	if g.TransB {
-		tB, ldb = blas.Trans, max(g.K, 1)
-	}
-	impl := gonum.Implementation{}
-	for i := 0; i < batch; i++ {
-		ci := c[i*g.StrideC : i*g.StrideC+g.M*g.N]
-		if g.K == 0 {
-			for j := range ci {
-				if g.Beta == 0 {
-					ci[j] = 0
-				} else {
-					ci[j] *= g.Beta
-				}
-			}
-			continue
-		}
-		impl.Sgemm(tA, tB, g.M, g.N, g.K, g.Alpha,
-			a[i*g.StrideA:i*g.StrideA+g.M*g.K], lda,
-			b[i*g.StrideB:i*g.StrideB+g.K*g.N], ldb,
-			g.Beta, ci, max(g.N, 1))
-	}
-}
 
 // Embedding implements core.Backend: out[t,:] = table[ids[t],:].
 func (*Backend) Embedding(out, table core.Tensor, ids []int32) {
