@@ -8,10 +8,10 @@ import "math"
 // to a few ulp (mathf_test.go measures and bounds the error).
 
 const (
-	expHi  = 88.72283     // above: +Inf
-	expLo  = -87.33654    // below: 0 (results that would be subnormal flush to zero)
+	expHi  = 88.72283  // above: +Inf
+	expLo  = -87.33654 // below: 0 (results that would be subnormal flush to zero)
 	log2e  = 1.44269504088896341
-	ln2Hi  = 0.693359375  // ln 2 split so that n·ln2Hi is exact
+	ln2Hi  = 0.693359375 // ln 2 split so that n·ln2Hi is exact
 	ln2Lo  = -2.12194440e-4
 	sqrt1h = 0.70710678118654752440
 
