@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/mambakit/mambakit/pipelines/bench"
@@ -27,8 +29,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Seq, "seq", 2048, "sequence length (forward, train)")
 	fs.IntVar(&o.Tokens, "tokens", 64, "tokens to decode (decode)")
 	fs.IntVar(&o.Iters, "iters", 1, "timed repetitions (forward, train)")
+	fs.IntVar(&o.Warmup, "warmup", 1, "untimed repetitions before them (forward, train)")
 	seed := fs.Uint64("seed", 1, "seed of the random weights and tokens")
 	asJSON := fs.Bool("json", false, "print one JSON line")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measurement to this file (go tool pprof)")
 	device := deviceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -39,6 +43,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	o.Progress = func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := bench.Run(be, o)
 	if err != nil {
 		return usagef("bench: %v", err)

@@ -15,7 +15,35 @@ type Model struct {
 	P   *Params
 
 	ones core.Tensor // a vector of ones for bias GEMMs, grown on demand
+	ws   arena       // activations of the current pass, reused by the next
 }
+
+// arena hands out backend tensors during a pass and hands the same ones out
+// again on the next pass that asks for the same sizes in the same order, so
+// that training and inference in a steady state allocate nothing. Tensors
+// are not cleared on reuse: every user overwrites what it is given.
+type arena struct {
+	bufs []core.Tensor
+	next int
+}
+
+func (a *arena) reset() { a.next = 0 }
+
+func (a *arena) get(be core.Backend, shape ...int) core.Tensor {
+	n := core.Numel(shape...)
+	if a.next < len(a.bufs) && a.bufs[a.next].Numel() == n {
+		t := a.bufs[a.next].Reshape(shape...)
+		a.next++
+		return t
+	}
+	t := be.Alloc(shape...)
+	a.bufs = append(a.bufs[:a.next], t)
+	a.next++
+	return t
+}
+
+// tensor returns a tensor of the current pass's arena.
+func (m *Model) tensor(shape ...int) core.Tensor { return m.ws.get(m.Ops.Backend, shape...) }
 
 // New allocates a model with zeroed parameters; fill them with P.Init or a
 // checkpoint loader.
@@ -36,15 +64,14 @@ func (m *Model) onesVec(n int) core.Tensor {
 	return m.ones.Slice(0, n)
 }
 
-// negExp returns A = −exp(A_log) on the backend.
-func (m *Model) negExp(aLog core.Tensor) core.Tensor {
+// negExp returns A = −exp(A_log) in dst, a backend tensor of A_log's shape.
+func (m *Model) negExp(dst, aLog core.Tensor) core.Tensor {
 	h := m.Ops.ToHost(aLog)
 	for i, v := range h {
 		h[i] = float32(-math.Exp(float64(v)))
 	}
-	a := m.Ops.Alloc(aLog.Shape...)
-	m.Ops.Upload(a, h)
-	return a
+	m.Ops.Upload(dst, h)
+	return dst
 }
 
 // layerActs holds what one block's backward needs, all (B, ·, L) channel-major
@@ -95,6 +122,8 @@ type ForwardOptions struct {
 }
 
 // Forward runs the model over ids, B sequences of L tokens laid out (B, L).
+// The pass's tensors live in the model's workspace: they stay valid until
+// the next Forward or Prefill.
 func (m *Model) Forward(ids []int32, B, L int, opt ForwardOptions) (*Pass, error) {
 	if len(ids) != B*L {
 		return nil, fmt.Errorf("forward: %d ids for batch %d × length %d", len(ids), B, L)
@@ -104,8 +133,9 @@ func (m *Model) Forward(ids []int32, B, L int, opt ForwardOptions) (*Pass, error
 	}
 	cfg, ops := m.Cfg, m.Ops
 	dm := cfg.DModel
+	m.ws.reset()
 	p := &Pass{B: B, L: L, ids: ids}
-	resid := ops.Alloc(B, L, dm)
+	resid := m.tensor(B, L, dm)
 	ops.Embedding(resid.Reshape(B*L, dm), m.P.Embed, ids)
 	var scratch *layerActs
 	for i := range m.P.Layers {
@@ -119,7 +149,7 @@ func (m *Model) Forward(ids []int32, B, L int, opt ForwardOptions) (*Pass, error
 			}
 			acts = scratch
 		}
-		next := ops.Alloc(B, L, dm)
+		next := m.tensor(B, L, dm)
 		m.blockForward(&m.P.Layers[i], acts, resid, next, B, L, core.Tensor{})
 		if opt.Hidden {
 			p.Hidden = append(p.Hidden, next)
@@ -127,24 +157,25 @@ func (m *Model) Forward(ids []int32, B, L int, opt ForwardOptions) (*Pass, error
 		resid = next
 	}
 	p.resid = resid
-	p.final, p.frstd = ops.Alloc(B, L, dm), ops.Alloc(B*L)
+	p.final, p.frstd = m.tensor(B, L, dm), m.tensor(B*L)
 	ops.RMSNorm(p.final, p.frstd, resid, m.P.NormF, float32(cfg.Eps))
 	if opt.Hidden {
 		p.Hidden = append(p.Hidden, p.final)
 	}
-	p.Logits = ops.Alloc(B, L, cfg.Vocab)
+	p.Logits = m.tensor(B, L, cfg.Vocab)
 	ops.Gemm(core.GemmArgs{TransB: true, M: B * L, N: cfg.Vocab, K: dm, Alpha: 1,
 		A: p.final, B: m.P.Head, C: p.Logits})
 	return p, nil
 }
 
-// alloc returns t if it already has the shape, else a new backend tensor:
-// inference passes reuse one set of activation buffers across blocks.
+// alloc returns t if it already has the shape, else a tensor of the
+// workspace: inference passes reuse one set of activation buffers across
+// blocks, training passes take fresh ones per block.
 func (m *Model) alloc(t core.Tensor, shape ...int) core.Tensor {
 	if !t.IsNil() && core.SameShape(t.Shape, shape) {
 		return t
 	}
-	return m.Ops.Alloc(shape...)
+	return m.tensor(shape...)
 }
 
 // blockForward computes next = in + mixer(RMSNorm(in)) for one block,
@@ -184,7 +215,7 @@ func (m *Model) blockForward(l *Layer, a *layerActs, in, next core.Tensor, B, L 
 	ops.Gemm(core.GemmArgs{M: D, N: L, K: R, Batch: B, Alpha: 1,
 		A: l.DtProj, B: a.dtr, StrideB: R * L, C: a.delta, StrideC: D * L})
 
-	a.a = m.negExp(l.ALog)
+	a.a = m.negExp(m.alloc(a.a, D, N), l.ALog)
 	a.y = m.alloc(a.y, B, D, L)
 	ops.SelectiveScan(core.ScanArgs{U: a.u, Delta: a.delta, A: a.a, B: a.bm, C: a.cm, D: l.D, Z: a.z,
 		DeltaBias: l.DtBias, DeltaSoftplus: true, Out: a.y, HLast: hLast})
@@ -226,7 +257,7 @@ func (m *Model) Loss(p *Pass, targets []int32) (float64, int) {
 // targets, and the number of counted targets.
 func (m *Model) MeanCrossEntropy(logits core.Tensor, targets []int32) (float64, int) {
 	T := len(targets)
-	losses := m.Ops.Alloc(T)
+	losses := m.tensor(T)
 	m.Ops.CrossEntropy(losses, logits.Reshape(T, m.Cfg.Vocab), targets)
 	h := m.Ops.ToHost(losses)
 	sum, n := 0.0, 0
@@ -268,11 +299,11 @@ func (m *Model) Backward(p *Pass, targets []int32, grads *Params) {
 	// logits = final·Headᵀ
 	ops.Gemm(core.GemmArgs{TransA: true, M: V, N: dm, K: T, Alpha: 1, Beta: 1,
 		A: dlogits, B: p.final, C: grads.Head})
-	dfinal := ops.Alloc(B, L, dm)
+	dfinal := m.tensor(B, L, dm)
 	ops.Gemm(core.GemmArgs{M: T, N: dm, K: V, Alpha: 1, A: dlogits, B: m.P.Head, C: dfinal})
 	p.Logits = core.Tensor{}
 
-	dresid := ops.Alloc(B, L, dm)
+	dresid := m.tensor(B, L, dm)
 	ops.RMSNormBackward(dresid, grads.NormF, dfinal, p.resid, m.P.NormF, p.frstd, float32(cfg.Eps))
 
 	scratch := &blockGrads{}

@@ -27,7 +27,7 @@ func (m *Model) NewState(B int) *State {
 	for _, l := range m.P.Layers {
 		s.Conv = append(s.Conv, m.Ops.Alloc(B, D, cfg.DConv))
 		s.SSM = append(s.SSM, m.Ops.Alloc(B, D, N))
-		s.a = append(s.a, m.negExp(l.ALog))
+		s.a = append(s.a, m.negExp(m.Ops.Alloc(D, N), l.ALog))
 	}
 	al := m.Ops.Alloc
 	s.resid, s.normed, s.rstd = al(B, dm), al(B, dm), al(B)
@@ -99,6 +99,7 @@ func (m *Model) Prefill(ids []int32, B, L int) ([]float32, *State, error) {
 	s := m.NewState(B)
 	acts := &layerActs{}
 	cfg, ops := m.Cfg, m.Ops
+	m.ws.reset()
 	if len(ids) != B*L {
 		return nil, nil, fmt.Errorf("prefill: %d ids for batch %d × length %d", len(ids), B, L)
 	}
@@ -106,10 +107,10 @@ func (m *Model) Prefill(ids []int32, B, L int) ([]float32, *State, error) {
 		return nil, nil, err
 	}
 	D, K, dm := cfg.DInner, cfg.DConv, cfg.DModel
-	resid := ops.Alloc(B, L, dm)
+	resid := m.tensor(B, L, dm)
 	ops.Embedding(resid.Reshape(B*L, dm), m.P.Embed, ids)
 	for i := range m.P.Layers {
-		next := ops.Alloc(B, L, dm)
+		next := m.tensor(B, L, dm)
 		m.blockForward(&m.P.Layers[i], acts, resid, next, B, L, s.SSM[i])
 		// The conv state is the last K inputs x (zero before the start).
 		x := ops.ToHost(acts.x)
@@ -124,7 +125,7 @@ func (m *Model) Prefill(ids []int32, B, L int) ([]float32, *State, error) {
 		ops.Upload(s.Conv[i], conv)
 		resid = next
 	}
-	last := ops.Alloc(B, dm)
+	last := m.tensor(B, dm)
 	h := ops.ToHost(resid)
 	lastH := make([]float32, B*dm)
 	for b := 0; b < B; b++ {

@@ -35,14 +35,19 @@ func (*Backend) Gemm(g core.GemmArgs) {
 
 // sgemm computes one row-major product C = alpha·op(A)·op(B) + beta·C with
 // contiguous operands (leading dimensions K or M for A, N or K for B, N for C).
+// With beta = 0 the first k block stores into C instead of adding, so C is
+// never cleared.
 func sgemm(tA, tB bool, M, N, K int, alpha float32, a, b []float32, beta float32, c []float32) {
-	scaleC(c, beta)
 	if K == 0 || alpha == 0 {
+		scaleC(c, beta)
 		return
 	}
 	if M <= 4 && tB && !tA {
-		gemvRows(M, N, K, alpha, a, b, c)
+		gemvRows(M, N, K, alpha, a, b, beta, c)
 		return
+	}
+	if beta != 0 {
+		scaleC(c, beta)
 	}
 	workers := runtime.GOMAXPROCS(0)
 	for jc := 0; jc < N; jc += nc {
@@ -71,7 +76,7 @@ func sgemm(tA, tB bool, M, N, K int, alpha float32, a, b []float32, beta float32
 					}
 					nbk := min(stripW, nb-j0)
 					packA(ap, a, tA, M, K, i0, mbk, pc, kb, alpha)
-					macroKernel(ap, bp[j0*kb:], c, N, i0, mbk, jc+j0, nbk, kb)
+					macroKernel(ap, bp[j0*kb:], c, N, i0, mbk, jc+j0, nbk, kb, beta == 0 && pc == 0)
 				}
 				putBuf(ap)
 			})
@@ -99,6 +104,17 @@ func packA(dst, a []float32, tA bool, M, K, i0, mb, p0, kb int, alpha float32) {
 	for panel := 0; panel*mr < mb; panel++ {
 		d := dst[panel*kb*mr : (panel+1)*kb*mr]
 		rows := min(mr, mb-panel*mr)
+		if tA && rows == mr { // A stored (K, M): six neighbours per p
+			i := i0 + panel*mr
+			for p := 0; p < kb; p++ {
+				src := a[(p0+p)*M+i : (p0+p)*M+i+mr]
+				dp := d[p*mr : p*mr+mr]
+				for r, v := range src {
+					dp[r] = alpha * v
+				}
+			}
+			continue
+		}
 		for r := 0; r < mr; r++ {
 			i := i0 + panel*mr + r
 			if r >= rows {
@@ -157,8 +173,9 @@ func packB(dst, b []float32, tB bool, N, K, p0, kb, j0, nb int) {
 }
 
 // macroKernel adds the product of a packed A block (mb rows) and packed B
-// panels (nb columns) to C[i0:i0+mb, j0:j0+nb] (row stride ldc).
-func macroKernel(ap, bp, c []float32, ldc, i0, mb, j0, nb, kb int) {
+// panels (nb columns) to C[i0:i0+mb, j0:j0+nb] (row stride ldc), or stores
+// it there when store is set.
+func macroKernel(ap, bp, c []float32, ldc, i0, mb, j0, nb, kb int, store bool) {
 	var tmp [mr * nr]float32
 	for jr := 0; jr < nb; jr += nr {
 		cols := min(nr, nb-jr)
@@ -168,13 +185,16 @@ func macroKernel(ap, bp, c []float32, ldc, i0, mb, j0, nb, kb int) {
 			apanel := ap[ir*kb : ir*kb+kb*mr]
 			off := (i0+ir)*ldc + j0 + jr
 			if rows == mr && cols == nr {
-				microKernel(kb, apanel, bpanel, c[off:], ldc)
+				microKernel(kb, apanel, bpanel, c[off:], ldc, store)
 				continue
 			}
-			clear(tmp[:])
-			microKernel(kb, apanel, bpanel, tmp[:], nr)
+			microKernel(kb, apanel, bpanel, tmp[:], nr, true)
 			for r := 0; r < rows; r++ {
 				dst := c[off+r*ldc : off+r*ldc+cols]
+				if store {
+					copy(dst, tmp[r*nr:r*nr+cols])
+					continue
+				}
 				for j := range dst {
 					dst[j] += tmp[r*nr+j]
 				}
@@ -184,8 +204,8 @@ func macroKernel(ap, bp, c []float32, ldc, i0, mb, j0, nb, kb int) {
 }
 
 // microKernelGo is the portable micro-kernel:
-// C[r][j] += Σ_p a[p·mr + r]·b[p·nr + j] for r < mr, j < nr.
-func microKernelGo(k int, a, b, c []float32, ldc int) {
+// C[r][j] += Σ_p a[p·mr + r]·b[p·nr + j] for r < mr, j < nr (= when store).
+func microKernelGo(k int, a, b, c []float32, ldc int, store bool) {
 	var acc [mr][nr]float32
 	for p := 0; p < k; p++ {
 		bp := b[p*nr : p*nr+nr]
@@ -200,24 +220,41 @@ func microKernelGo(k int, a, b, c []float32, ldc int) {
 	}
 	for r := 0; r < mr; r++ {
 		row := c[r*ldc : r*ldc+nr]
+		if store {
+			copy(row, acc[r][:])
+			continue
+		}
 		for j := range row {
 			row[j] += acc[r][j]
 		}
 	}
 }
 
-// gemvRows computes C[i, :] += alpha·A[i, :]·Bᵀ for the few rows of A when B
-// is stored (N, K): one dot product per output, split over cores. This is
-// the decode path (one token per sequence), bound by reading B once.
-func gemvRows(M, N, K int, alpha float32, a, b, c []float32) {
+// gemvRows computes C[i, :] = alpha·A[i, :]·Bᵀ + beta·C[i, :] for the few
+// rows of A when B is stored (N, K): one dot product per output, split over
+// cores. This is the decode path (one token per sequence), bound by reading
+// B once.
+func gemvRows(M, N, K int, alpha float32, a, b []float32, beta float32, c []float32) {
 	parallelFor(N, 64, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
 			bj := b[j*K : (j+1)*K]
 			for i := 0; i < M; i++ {
-				c[i*N+j] += alpha * dot(a[i*K:(i+1)*K], bj)
+				v := alpha * dot(a[i*K:(i+1)*K], bj)
+				if beta != 0 {
+					v += beta * c[i*N+j]
+				}
+				c[i*N+j] = v
 			}
 		}
 	})
+}
+
+// axpyGo is the portable y += alpha·x.
+func axpyGo(y, x []float32, alpha float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
 }
 
 // dotGo is the portable dot product.

@@ -2,12 +2,13 @@
 
 #include "textflag.h"
 
-// func kernel6x16(k int, a, b, c *float32, ldc int)
+// func kernel6x16(k int, a, b, c *float32, ldc int, store bool)
 //
-// C[i][j] += Σ_{p<k} a[6p+i] · b[16p+j]  for i < 6, j < 16, where a is a
-// packed panel of 6 rows and b a packed panel of 16 columns, and row i of C
-// starts ldc floats after row i−1. Needs AVX2 and FMA; k ≥ 1.
-TEXT ·kernel6x16(SB), NOSPLIT, $0-40
+// C[i][j] += Σ_{p<k} a[6p+i] · b[16p+j]  for i < 6, j < 16 (or C[i][j] = Σ…
+// when store), where a is a packed panel of 6 rows and b a packed panel of 16
+// columns, and row i of C starts ldc floats after row i−1. Needs AVX2 and
+// FMA; k ≥ 1.
+TEXT ·kernel6x16(SB), NOSPLIT, $0-41
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -54,6 +55,10 @@ loop:
 	DECQ CX
 	JNZ  loop
 
+	MOVBLZX store+40(FP), AX
+	TESTQ AX, AX
+	JNZ  storeC
+
 	VADDPS (DX), Y4, Y4
 	VMOVUPS Y4, (DX)
 	VADDPS 32(DX), Y5, Y5
@@ -82,6 +87,27 @@ loop:
 	VADDPS (DX), Y14, Y14
 	VMOVUPS Y14, (DX)
 	VADDPS 32(DX), Y15, Y15
+	VMOVUPS Y15, 32(DX)
+	VZEROUPPER
+	RET
+
+storeC:
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y10, (DX)
+	VMOVUPS Y11, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y12, (DX)
+	VMOVUPS Y13, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y14, (DX)
 	VMOVUPS Y15, 32(DX)
 	VZEROUPPER
 	RET
@@ -141,5 +167,57 @@ tail1:
 	JMP  tail1
 done:
 	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func axpyAVX(y, x *float32, alpha float32, n int)
+//
+// y[i] += alpha·x[i] for i < n. Needs AVX2 and FMA.
+TEXT ·axpyAVX(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSS alpha+16(FP), Y0
+	MOVQ n+24(FP), CX
+	CMPQ CX, $32
+	JLT  axtail8
+axloop32:
+	VMOVUPS (DI), Y1
+	VMOVUPS 32(DI), Y2
+	VMOVUPS 64(DI), Y3
+	VMOVUPS 96(DI), Y4
+	VFMADD231PS (SI), Y0, Y1
+	VFMADD231PS 32(SI), Y0, Y2
+	VFMADD231PS 64(SI), Y0, Y3
+	VFMADD231PS 96(SI), Y0, Y4
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	VMOVUPS Y3, 64(DI)
+	VMOVUPS Y4, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE  axloop32
+axtail8:
+	CMPQ CX, $8
+	JLT  axtail1
+	VMOVUPS (DI), Y1
+	VFMADD231PS (SI), Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  axtail8
+axtail1:
+	TESTQ CX, CX
+	JZ   axdone
+	VMOVSS (DI), X1
+	VFMADD231SS (SI), X0, X1
+	VMOVSS X1, (DI)
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JMP  axtail1
+axdone:
 	VZEROUPPER
 	RET

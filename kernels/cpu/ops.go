@@ -42,28 +42,42 @@ func (*Backend) Conv1d(c core.ConvArgs) {
 	parallelFor(B*D, 4, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			d := r % D
-			convRow(out[r*L:(r+1)*L], x[r*L:(r+1)*L], w[d*K:(d+1)*K], bias, d, c.SiLU)
+			o := out[r*L : (r+1)*L]
+			convRow(o, x[r*L:(r+1)*L], w[d*K:(d+1)*K], bias, d)
+			if c.SiLU {
+				siluInPlace(o)
+			}
 		}
 	})
 }
 
-// convRow computes one channel's causal convolution, before or after SiLU.
-func convRow(out, x, w, bias []float32, d int, silu bool) {
+// convRow computes one channel's causal convolution before the activation,
+// as K shifted multiply-adds: out[s:] += w[k]·x[:L−s] with s = K−1−k.
+func convRow(out, x, w, bias []float32, d int) {
 	K, L := len(w), len(x)
 	var b0 float32
 	if bias != nil {
 		b0 = bias[d]
 	}
-	for t := 0; t < L; t++ {
-		s := b0
-		k0 := max(0, K-1-t)
-		for k := k0; k < K; k++ {
-			s += w[k] * x[t-K+1+k]
+	for t := range out {
+		out[t] = b0
+	}
+	for k := 0; k < K; k++ {
+		if s := K - 1 - k; s < L {
+			axpy(out[s:], x[:L-s], w[k])
 		}
-		if silu {
-			s = silu32(s)
+	}
+}
+
+// siluInPlace sets o[t] = o[t]·σ(o[t]).
+func siluInPlace(o []float32) {
+	var buf [256]float32
+	for i := 0; i < len(o); i += len(buf) {
+		n := min(len(buf), len(o)-i)
+		sigmoidVec(buf[:n], o[i:i+n])
+		for j := 0; j < n; j++ {
+			o[i+j] *= buf[j]
 		}
-		out[t] = s
 	}
 }
 
@@ -75,16 +89,18 @@ func (*Backend) Conv1dBackward(c core.ConvArgs, g core.ConvGrads) {
 	x, w, bias, dout := c.X.Host(), c.W.Host(), hostOrNil(c.Bias), g.DOut.Host()
 	dx, dw, dbias := hostOrNil(g.DX), hostOrNil(g.DW), hostOrNil(g.DBias)
 	parallelFor(D, 1, func(lo, hi int) {
-		gpre := make([]float32, L)
+		gpre, sig := make([]float32, L), make([]float32, L)
 		for d := lo; d < hi; d++ {
 			wd := w[d*K : (d+1)*K]
 			for b := 0; b < B; b++ {
 				r := b*D + d
 				xr, gr := x[r*L:(r+1)*L], dout[r*L:(r+1)*L]
-				if c.SiLU {
-					convRow(gpre, xr, wd, bias, d, false)
-					for t := range gpre {
-						gpre[t] = gr[t] * siluGrad32(gpre[t])
+				if c.SiLU { // d SiLU(p)/dp = σ(p)·(1 + p·(1 − σ(p)))
+					convRow(gpre, xr, wd, bias, d)
+					sigmoidVec(sig, gpre)
+					for t, p := range gpre {
+						s := sig[t]
+						gpre[t] = gr[t] * s * (1 + p*(1-s))
 					}
 				} else {
 					copy(gpre, gr)
@@ -96,25 +112,22 @@ func (*Backend) Conv1dBackward(c core.ConvArgs, g core.ConvGrads) {
 					}
 					dbias[d] += s
 				}
-				if dw != nil {
-					for k := 0; k < K; k++ {
-						var s float32
-						for t := max(0, K-1-k); t < L; t++ {
-							s += gpre[t] * xr[t-K+1+k]
-						}
-						dw[d*K+k] += s
+				for k := 0; k < K; k++ {
+					s := K - 1 - k
+					if s >= L {
+						continue
+					}
+					if dw != nil {
+						dw[d*K+k] += dot(gpre[s:], xr[:L-s])
 					}
 				}
 				if dx != nil {
 					dxr := dx[r*L : (r+1)*L]
-					for s := 0; s < L; s++ {
-						var v float32
-						for k := 0; k < K; k++ {
-							if t := s + K - 1 - k; t < L {
-								v += gpre[t] * wd[k]
-							}
+					clear(dxr)
+					for k := 0; k < K; k++ {
+						if s := K - 1 - k; s < L {
+							axpy(dxr[:L-s], gpre[s:], wd[k])
 						}
-						dxr[s] = v
 					}
 				}
 			}
@@ -245,15 +258,20 @@ func (*Backend) SoftplusBackward(dx, x, dout core.Tensor) {
 	})
 }
 
-// rowLSE returns max and log Σ exp(v − max) of a row, summing in float64.
-func rowLSE(row []float32) float32 {
+// rowLSE returns log Σ exp(row), with the maximum taken out and the sum
+// accumulated in float64; tmp (len(row)) is scratch.
+func rowLSE(row, tmp []float32) float32 {
 	m := float32(math.Inf(-1))
 	for _, v := range row {
 		m = max(m, v)
 	}
+	for j, v := range row {
+		tmp[j] = v - m
+	}
+	expVec(tmp, tmp)
 	var s float64
-	for _, v := range row {
-		s += float64(exp32(v - m))
+	for _, e := range tmp {
+		s += float64(e)
 	}
 	return m + float32(math.Log(s))
 }
@@ -263,6 +281,7 @@ func (*Backend) CrossEntropy(losses, logits core.Tensor, targets []int32) {
 	V := logits.Shape[1]
 	l, lg := losses.Host(), logits.Host()
 	parallelFor(len(targets), 4, func(lo, hi int) {
+		tmp := make([]float32, V)
 		for t := lo; t < hi; t++ {
 			y := targets[t]
 			if y < 0 {
@@ -270,7 +289,7 @@ func (*Backend) CrossEntropy(losses, logits core.Tensor, targets []int32) {
 				continue
 			}
 			row := lg[t*V : (t+1)*V]
-			l[t] = rowLSE(row) - row[y]
+			l[t] = rowLSE(row, tmp) - row[y]
 		}
 	})
 }
@@ -280,18 +299,21 @@ func (*Backend) CrossEntropyBackward(dlogits, logits core.Tensor, targets []int3
 	V := logits.Shape[1]
 	d, lg := dlogits.Host(), logits.Host()
 	parallelFor(len(targets), 4, func(lo, hi int) {
+		tmp := make([]float32, V)
 		for t := lo; t < hi; t++ {
 			y := targets[t]
 			row, out := lg[t*V:(t+1)*V], d[t*V:(t+1)*V]
 			if y < 0 {
-				for j := range out {
-					out[j] = 0
-				}
+				clear(out)
 				continue
 			}
-			lse := rowLSE(row)
+			lse := rowLSE(row, tmp)
 			for j, v := range row {
-				out[j] = scale * exp32(v-lse)
+				out[j] = v - lse
+			}
+			expVec(out, out)
+			for j := range out {
+				out[j] *= scale
 			}
 			out[y] -= scale
 		}

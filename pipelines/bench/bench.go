@@ -44,6 +44,8 @@ type Options struct {
 	Seq    int // sequence length for forward and train
 	Tokens int // decode steps
 	Iters  int // timed repetitions (forward and train)
+	Warmup int // untimed repetitions first (forward and train), so that the
+	// model's workspace is allocated and touched as in a steady state
 	Seed   uint64
 	// Progress, when set, is told about each timed repetition.
 	Progress func(format string, args ...any)
@@ -72,8 +74,8 @@ func Run(be core.Backend, o Options) (Result, error) {
 	if !ok {
 		return Result{}, fmt.Errorf("unknown preset %q (have %v)", o.Preset, PresetNames())
 	}
-	if o.Batch < 1 || o.Seq < 1 || o.Tokens < 1 || o.Iters < 1 {
-		return Result{}, fmt.Errorf("batch, seq, tokens and iters must be positive")
+	if o.Batch < 1 || o.Seq < 1 || o.Tokens < 1 || o.Iters < 1 || o.Warmup < 0 {
+		return Result{}, fmt.Errorf("batch, seq, tokens and iters must be positive, warmup not negative")
 	}
 	m, err := mamba.New(cfg, be)
 	if err != nil {
@@ -99,7 +101,7 @@ func Run(be core.Backend, o Options) (Result, error) {
 		if o.Mode == "train" {
 			grads = mamba.NewParams(cfg, be)
 		}
-		for it := 0; it < o.Iters; it++ {
+		for it := -o.Warmup; it < o.Iters; it++ {
 			start := time.Now()
 			pass, err := m.Forward(ids, o.Batch, o.Seq, mamba.ForwardOptions{Train: o.Mode == "train"})
 			if err != nil {
@@ -111,6 +113,10 @@ func Run(be core.Backend, o Options) (Result, error) {
 				m.Backward(pass, targets, grads)
 			}
 			d := time.Since(start)
+			if it < 0 {
+				progress("%s warm-up: %.2f s", o.Mode, d.Seconds())
+				continue
+			}
 			total += d
 			progress("%s %d/%d: %.2f s, %.1f tokens/s", o.Mode, it+1, o.Iters, d.Seconds(), float64(o.Batch*o.Seq)/d.Seconds())
 		}
