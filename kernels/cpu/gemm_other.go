@@ -4,7 +4,9 @@ package cpu
 
 const hasAVX2FMA = false
 
-func microKernel(k int, a, b, c []float32, ldc int, store bool) { microKernelGo(k, a, b, c, ldc, store) }
+func microKernel(k int, a, b, c []float32, ldc int, store bool) {
+	microKernelGo(k, a, b, c, ldc, store)
+}
 
 func axpy(y, x []float32, alpha float32) { axpyGo(y, x, alpha) }
 

@@ -46,7 +46,7 @@ type Options struct {
 	Iters  int // timed repetitions (forward and train)
 	Warmup int // untimed repetitions first (forward and train), so that the
 	// model's workspace is allocated and touched as in a steady state
-	Seed   uint64
+	Seed uint64
 	// Progress, when set, is told about each timed repetition.
 	Progress func(format string, args ...any)
 }
