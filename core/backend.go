@@ -16,6 +16,10 @@ type Backend interface {
 
 	// Alloc returns a zero-filled tensor in the backend's memory.
 	Alloc(shape ...int) Tensor
+	// AllocBF16 returns a zero-filled tensor stored as bfloat16, for weights
+	// that Gemm reads (as A or B) and Embedding tables. Upload rounds to the
+	// nearest bfloat16 (ties to even); Download widens exactly.
+	AllocBF16(shape ...int) Tensor
 	// Upload copies len(src) == dst.Numel() host values into dst.
 	Upload(dst Tensor, src []float32)
 	// Download copies src into the host slice dst (len(dst) == src.Numel()).

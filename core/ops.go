@@ -12,6 +12,14 @@ func fail(op, format string, args ...any) {
 }
 
 func need(op, name string, t Tensor, shape ...int) {
+	needAny(op, name, t, shape...)
+	if t.IsBF16() {
+		fail(op, "%s is bfloat16; only Gemm's A and B and Embedding's table may be", name)
+	}
+}
+
+// needAny is need without the float32 requirement.
+func needAny(op, name string, t Tensor, shape ...int) {
 	if t.IsNil() {
 		fail(op, "%s is missing, want shape %v", name, shape)
 	}
@@ -45,7 +53,7 @@ func checkIDs(op string, ids []int32, vocab int) {
 
 // Upload checks sizes and copies host values into dst.
 func (o Ops) Upload(dst Tensor, src []float32) {
-	need("Upload", "dst", dst, dst.Shape...)
+	needAny("Upload", "dst", dst, dst.Shape...)
 	if len(src) != dst.Numel() {
 		fail("Upload", "%d values for a tensor of %v", len(src), dst.Shape)
 	}
@@ -54,7 +62,7 @@ func (o Ops) Upload(dst Tensor, src []float32) {
 
 // Download checks sizes and copies src into host memory.
 func (o Ops) Download(dst []float32, src Tensor) {
-	need("Download", "src", src, src.Shape...)
+	needAny("Download", "src", src, src.Shape...)
 	if len(dst) != src.Numel() {
 		fail("Download", "%d values for a tensor of %v", len(dst), src.Shape)
 	}
@@ -121,6 +129,9 @@ func (o Ops) Gemm(g GemmArgs) {
 		gemmSpan("Gemm", "B", g.B, g.Batch, g.StrideB, br, bc)
 	}
 	gemmSpan("Gemm", "C", g.C, g.Batch, g.StrideC, g.M, g.N)
+	if g.C.IsBF16() {
+		fail("Gemm", "C is bfloat16; it must be float32")
+	}
 	if g.Batch > 1 && g.StrideC < g.M*g.N {
 		fail("Gemm", "C stride %d overlaps batches of (%d, %d)", g.StrideC, g.M, g.N)
 	}
@@ -129,7 +140,7 @@ func (o Ops) Gemm(g GemmArgs) {
 
 // Embedding validates shapes and ids, then gathers rows of table.
 func (o Ops) Embedding(out, table Tensor, ids []int32) {
-	need("Embedding", "table", table, table.Shape...)
+	needAny("Embedding", "table", table, table.Shape...)
 	if len(table.Shape) != 2 {
 		fail("Embedding", "table has shape %v, want (V, dim)", table.Shape)
 	}

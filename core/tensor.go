@@ -16,6 +16,24 @@ type HostStorage []float32
 // Len implements Storage.
 func (h HostStorage) Len() int { return len(h) }
 
+// BF16Storage is implemented by storage that holds bfloat16 values (the
+// upper 16 bits of a float32) rather than float32. Only weights read by
+// Gemm (as A or B) and Embedding tables may be bfloat16; everything else is
+// float32.
+type BF16Storage interface {
+	Storage
+	IsBF16()
+}
+
+// HostBF16 is bfloat16 storage in Go memory.
+type HostBF16 []uint16
+
+// Len implements Storage.
+func (h HostBF16) Len() int { return len(h) }
+
+// IsBF16 implements BF16Storage.
+func (HostBF16) IsBF16() {}
+
 // Tensor is a dense, row-major float32 view of Numel() elements of a Storage,
 // starting at element Off. Views never carry strides: slicing is only along
 // the outermost dimension, so every Tensor is contiguous.
@@ -56,6 +74,21 @@ func (t Tensor) Numel() int { return Numel(t.Shape...) }
 
 // IsNil reports whether the tensor has no storage (an absent optional input).
 func (t Tensor) IsNil() bool { return t.Store == nil }
+
+// IsBF16 reports whether the tensor's elements are stored as bfloat16.
+func (t Tensor) IsBF16() bool {
+	_, ok := t.Store.(BF16Storage)
+	return ok
+}
+
+// BF16 returns the elements of a host bfloat16 tensor, sharing its memory.
+func (t Tensor) BF16() []uint16 {
+	h, ok := t.Store.(HostBF16)
+	if !ok {
+		panic(fmt.Sprintf("core: tensor of shape %v is not host bfloat16 (%T)", t.Shape, t.Store))
+	}
+	return h[t.Off : t.Off+t.Numel() : t.Off+t.Numel()]
+}
 
 // Dim returns dimension i; negative i counts from the end.
 func (t Tensor) Dim(i int) int {

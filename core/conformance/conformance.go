@@ -17,6 +17,7 @@ import (
 
 	"github.com/mambakit/mambakit/core"
 	"github.com/mambakit/mambakit/core/ref"
+	"github.com/mambakit/mambakit/core/tensorfile"
 )
 
 // Tolerances bound the relative error of outputs and of gradients.
@@ -39,6 +40,7 @@ type suite struct {
 func Run(t *testing.T, be core.Backend, tol Tolerances) {
 	s := &suite{t: t, ops: core.Ops{Backend: be}, tol: tol, r: rand.New(rand.NewPCG(2024, 5))}
 	t.Run("Gemm", s.gemm)
+	t.Run("GemmBF16", s.gemmBF16)
 	t.Run("Embedding", s.embedding)
 	t.Run("Conv1d", s.conv)
 	t.Run("ConvStep", s.convStep)
@@ -161,6 +163,67 @@ func (s *suite) gemm(t *testing.T) {
 			}
 		}
 	}
+}
+
+// bf16 rounds v to bfloat16 values, as an upload into a bfloat16 tensor does.
+func bf16(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(tensorfile.BF16ToFloat32(tensorfile.Float32ToBF16(float32(x))))
+	}
+	return out
+}
+
+func (s *suite) putBF16(v []float64, shape ...int) core.Tensor {
+	t := s.ops.AllocBF16(shape...)
+	s.ops.Upload(t, f32(v))
+	return t
+}
+
+// gemmBF16 multiplies with bfloat16 weights: as B of a product of few rows
+// (decode), and as A or B of larger products.
+func (s *suite) gemmBF16(t *testing.T) {
+	s.t = t
+	for _, c := range []struct {
+		m, n, k  int
+		ta, tb   bool
+		bfA, bfB bool
+		beta     float64
+	}{
+		{1, 37, 300, false, true, false, true, 0}, {3, 16, 7, false, true, false, true, 0.5},
+		{40, 33, 70, false, true, false, true, 0}, {40, 33, 70, false, false, true, false, 1},
+		{17, 9, 20, true, false, true, true, 0},
+	} {
+		a, b := s.rnd(c.m*c.k, 1), s.rnd(c.k*c.n, 1)
+		A, B := s.put(a, len(a)), s.put(b, len(b))
+		if c.bfA {
+			a = bf16(a)
+			A = s.putBF16(a, len(a))
+		}
+		if c.bfB {
+			b = bf16(b)
+			B = s.putBF16(b, len(b))
+		}
+		c0 := s.rnd(c.m*c.n, 1)
+		want := append([]float64(nil), c0...)
+		ref.Gemm(c.ta, c.tb, c.m, c.n, c.k, 1.5, a, b, c.beta, want)
+		C := s.put(c0, c.m*c.n)
+		s.ops.Gemm(core.GemmArgs{TransA: c.ta, TransB: c.tb, M: c.m, N: c.n, K: c.k, Alpha: 1.5, Beta: float32(c.beta),
+			A: A, B: B, C: C})
+		s.check(fmt.Sprintf("bf16 gemm %+v", c), s.tol.Out, s.get(C), want)
+		// A bfloat16 tensor reads back as the rounded values.
+		if c.bfB {
+			s.check("bf16 download", 0, s.get(B), b)
+		}
+	}
+	V, dim := 9, 13
+	table := bf16(s.rnd(V*dim, 1))
+	ids := []int32{8, 0, 3, 3}
+	want := make([]float64, len(ids)*dim)
+	ref.Embedding(want, table, ids, dim)
+	out := s.ops.Alloc(len(ids), dim)
+	s.ops.Embedding(out, s.putBF16(table, V, dim), ids)
+	s.check("bf16 embedding", 0, s.get(out), want)
 }
 
 func (s *suite) embedding(t *testing.T) {

@@ -161,3 +161,34 @@ func (p *Params) Init(cfg Config, be core.Backend, r *rand.Rand) {
 		set(l.OutProj, uniform(scale))
 	}
 }
+
+// ToBF16 replaces the projection matrices and the embedding (and an untied
+// head) by bfloat16 copies, halving the bytes that decoding reads per token;
+// norms, A_log, D, the convolution and biases stay float32. Values are
+// rounded to nearest even. Meant for inference: gradients flow through such
+// weights, but optimisers keep float32 masters.
+func (p *Params) ToBF16(be core.Backend) {
+	ops := core.Ops{Backend: be}
+	conv := func(t *core.Tensor) {
+		if t.IsNil() || t.IsBF16() {
+			return
+		}
+		h := ops.ToHost(*t)
+		nt := be.AllocBF16(t.Shape...)
+		ops.Upload(nt, h)
+		*t = nt
+	}
+	conv(&p.Embed)
+	if p.Tied {
+		p.Head = p.Embed
+	} else {
+		conv(&p.Head)
+	}
+	for i := range p.Layers {
+		l := &p.Layers[i]
+		conv(&l.InProj)
+		conv(&l.XProj)
+		conv(&l.DtProj)
+		conv(&l.OutProj)
+	}
+}

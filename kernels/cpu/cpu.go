@@ -8,10 +8,12 @@
 package cpu
 
 import (
+	"math"
 	"runtime"
 	"sync"
 
 	"github.com/mambakit/mambakit/core"
+	"github.com/mambakit/mambakit/core/tensorfile"
 )
 
 // Backend is the CPU backend. The zero value is ready to use.
@@ -28,11 +30,52 @@ func (*Backend) Name() string { return "cpu" }
 // Alloc implements core.Backend.
 func (*Backend) Alloc(shape ...int) core.Tensor { return core.NewHost(shape...) }
 
-// Upload implements core.Backend.
-func (*Backend) Upload(dst core.Tensor, src []float32) { copy(dst.Host(), src) }
+// AllocBF16 implements core.Backend.
+func (*Backend) AllocBF16(shape ...int) core.Tensor {
+	return core.Tensor{Shape: append([]int(nil), shape...), Store: make(core.HostBF16, core.Numel(shape...))}
+}
+
+// Upload implements core.Backend; into a bfloat16 tensor it rounds to
+// nearest even.
+func (*Backend) Upload(dst core.Tensor, src []float32) {
+	if dst.IsBF16() {
+		h := dst.BF16()
+		for i, v := range src {
+			h[i] = tensorfile.Float32ToBF16(v)
+		}
+		return
+	}
+	copy(dst.Host(), src)
+}
 
 // Download implements core.Backend.
-func (*Backend) Download(dst []float32, src core.Tensor) { copy(dst, src.Host()) }
+func (*Backend) Download(dst []float32, src core.Tensor) {
+	if src.IsBF16() {
+		widenBF16(dst, src.BF16())
+		return
+	}
+	copy(dst, src.Host())
+}
+
+// widenBF16 sets dst[i] to the float32 value of the bfloat16 src[i].
+func widenBF16(dst []float32, src []uint16) {
+	for i, h := range src {
+		dst[i] = math.Float32frombits(uint32(h) << 16)
+	}
+}
+
+// f32 returns a tensor's elements as float32: the tensor's own memory, or
+// for bfloat16 a widened copy in a pooled buffer (release it with putBuf
+// when owned is true).
+func f32(t core.Tensor) (v []float32, owned bool) {
+	if !t.IsBF16() {
+		return t.Host(), false
+	}
+	v = getBuf(t.Numel())
+	h := t.BF16()
+	parallelFor(len(h), 1<<16, func(lo, hi int) { widenBF16(v[lo:hi], h[lo:hi]) })
+	return v, true
+}
 
 // Fill implements core.Backend.
 func (*Backend) Fill(t core.Tensor, v float32) {

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"math"
 	"runtime"
 	"sync"
 
@@ -21,9 +22,27 @@ const (
 
 // Gemm implements core.Backend: for each batch i,
 // C_i = Alpha·op(A_i)·op(B_i) + Beta·C_i (row-major; see core.GemmArgs).
+// A bfloat16 B in a product of at most 4 rows (decode) is read as it is
+// stored; other bfloat16 operands are widened into a scratch copy first.
 func (*Backend) Gemm(g core.GemmArgs) {
 	batch := max(g.Batch, 1)
-	a, b, c := g.A.Host(), g.B.Host(), g.C.Host()
+	c := g.C.Host()
+	if g.B.IsBF16() && !g.A.IsBF16() && g.M <= 4 && g.TransB && !g.TransA && g.K > 0 {
+		a, b := g.A.Host(), g.B.BF16()
+		for i := 0; i < batch; i++ {
+			gemvRowsBF16(g.M, g.N, g.K, g.Alpha, a[i*g.StrideA:], b[i*g.StrideB:i*g.StrideB+g.N*g.K], g.Beta,
+				c[i*g.StrideC:i*g.StrideC+g.M*g.N])
+		}
+		return
+	}
+	a, ownA := f32(g.A)
+	b, ownB := f32(g.B)
+	if ownA {
+		defer putBuf(a)
+	}
+	if ownB {
+		defer putBuf(b)
+	}
 	for i := 0; i < batch; i++ {
 		var ai, bi []float32
 		if g.K > 0 {
@@ -247,6 +266,38 @@ func gemvRows(M, N, K int, alpha float32, a, b []float32, beta float32, c []floa
 			}
 		}
 	})
+}
+
+// gemvRowsBF16 is gemvRows with B stored as bfloat16, widened as it is read.
+func gemvRowsBF16(M, N, K int, alpha float32, a []float32, b []uint16, beta float32, c []float32) {
+	parallelFor(N, 64, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			bj := b[j*K : (j+1)*K]
+			for i := 0; i < M; i++ {
+				v := alpha * dotBF16(a[i*K:(i+1)*K], bj)
+				if beta != 0 {
+					v += beta * c[i*N+j]
+				}
+				c[i*N+j] = v
+			}
+		}
+	})
+}
+
+// dotBF16Go is the portable Σ a[i]·widen(b[i]).
+func dotBF16Go(a []float32, b []uint16) float32 {
+	var s0, s1 float32
+	n := len(a)
+	b = b[:n]
+	i := 0
+	for ; i+2 <= n; i += 2 {
+		s0 += a[i] * math.Float32frombits(uint32(b[i])<<16)
+		s1 += a[i+1] * math.Float32frombits(uint32(b[i+1])<<16)
+	}
+	for ; i < n; i++ {
+		s0 += a[i] * math.Float32frombits(uint32(b[i])<<16)
+	}
+	return s0 + s1
 }
 
 // axpyGo is the portable y += alpha·x.

@@ -15,6 +15,18 @@ func kernel6x16(k int, a, b, c *float32, ldc int, store bool)
 func axpyAVX(y, x *float32, alpha float32, n int)
 
 //go:noescape
+func dotBF16AVX(a *float32, b *uint16, n int) float32
+
+// dotBF16 is Σ a[i]·widen(b[i]) over len(a).
+func dotBF16(a []float32, b []uint16) float32 {
+	if hasAVX2FMA && len(a) > 0 {
+		_ = b[len(a)-1]
+		return dotBF16AVX(&a[0], &b[0], len(a))
+	}
+	return dotBF16Go(a, b)
+}
+
+//go:noescape
 func dotAVX(a, b *float32, n int) float32
 
 // microKernel is C[r][j] (+)= Σ_p a[p·mr + r]·b[p·nr + j] (see microKernelGo).

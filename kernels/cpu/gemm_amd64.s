@@ -221,3 +221,69 @@ axtail1:
 axdone:
 	VZEROUPPER
 	RET
+
+// func dotBF16AVX(a *float32, b *uint16, n int) float32
+//
+// Σ_{i<n} a[i]·float32(b[i]) where b holds bfloat16 values, widened by a
+// 16-bit left shift as they are loaded. Needs AVX2 and FMA.
+TEXT ·dotBF16AVX(SB), NOSPLIT, $0-28
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	CMPQ CX, $32
+	JLT  bftail8
+bfloop32:
+	VPMOVZXWD (DI), Y4
+	VPMOVZXWD 16(DI), Y5
+	VPMOVZXWD 32(DI), Y6
+	VPMOVZXWD 48(DI), Y7
+	VPSLLD $16, Y4, Y4
+	VPSLLD $16, Y5, Y5
+	VPSLLD $16, Y6, Y6
+	VPSLLD $16, Y7, Y7
+	VFMADD231PS (SI), Y4, Y0
+	VFMADD231PS 32(SI), Y5, Y1
+	VFMADD231PS 64(SI), Y6, Y2
+	VFMADD231PS 96(SI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $64, DI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE  bfloop32
+bftail8:
+	CMPQ CX, $8
+	JLT  bfreduce
+	VPMOVZXWD (DI), Y4
+	VPSLLD $16, Y4, Y4
+	VFMADD231PS (SI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+	JMP  bftail8
+bfreduce:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+bftail1:
+	TESTQ CX, CX
+	JZ   bfdone
+	MOVWLZX (DI), AX
+	SHLL $16, AX
+	VMOVD AX, X4
+	VFMADD231SS (SI), X4, X0
+	ADDQ $4, SI
+	ADDQ $2, DI
+	DECQ CX
+	JMP  bftail1
+bfdone:
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET

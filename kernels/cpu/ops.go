@@ -10,7 +10,18 @@ import (
 // Embedding implements core.Backend: out[t,:] = table[ids[t],:].
 func (*Backend) Embedding(out, table core.Tensor, ids []int32) {
 	dim := table.Shape[1]
-	o, tb := out.Host(), table.Host()
+	o := out.Host()
+	if table.IsBF16() {
+		tb := table.BF16()
+		parallelFor(len(ids), 64, func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				id := int(ids[t])
+				widenBF16(o[t*dim:(t+1)*dim], tb[id*dim:(id+1)*dim])
+			}
+		})
+		return
+	}
+	tb := table.Host()
 	parallelFor(len(ids), 64, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			id := int(ids[t])

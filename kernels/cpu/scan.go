@@ -425,13 +425,7 @@ func (*Backend) ScanStep(s core.StepArgs) {
 				dt = softplusf(dt)
 			}
 			x := u[r]
-			h, a := st[r*N:(r+1)*N], A[d*N:(d+1)*N]
-			bv, cv := Bv[b*N:(b+1)*N], Cv[b*N:(b+1)*N]
-			var y float32
-			for n := range h {
-				h[n] = expf(dt*a[n])*h[n] + dt*bv[n]*x
-				y += cv[n] * h[n]
-			}
+			y := scanStepRow(dt, dt*x, A[d*N:(d+1)*N], Bv[b*N:(b+1)*N], Cv[b*N:(b+1)*N], st[r*N:(r+1)*N])
 			if dskip != nil {
 				y += dskip[d] * x
 			}
@@ -441,4 +435,15 @@ func (*Backend) ScanStep(s core.StepArgs) {
 			out[r] = y
 		}
 	})
+}
+
+// scanStepGo is the portable one-position update of one channel:
+// h[n] = exp(dt·A[n])·h[n] + dtu·B[n], returning Σ C[n]·h[n].
+func scanStepGo(dt, dtu float32, A, B, C, h []float32) float32 {
+	var y float32
+	for n := range h {
+		h[n] = expf(dt*A[n])*h[n] + dtu*B[n]
+		y += C[n] * h[n]
+	}
+	return y
 }

@@ -74,3 +74,19 @@ func softplusVec(dst, src []float32) { vec(dst, src, softplusAVX, softplusf) }
 func sigmoidVec(dst, src []float32) { vec(dst, src, sigmoidAVX, sigmoidf) }
 
 func expVec(dst, src []float32) { vec(dst, src, expAVX, expf) }
+
+//go:noescape
+func scanStepAVX(n int, dt, dtu float32, A, B, C, h *float32) float32
+
+// scanStepRow advances one channel's state h by one position and returns
+// Σ C·h (see scanStepGo).
+func scanStepRow(dt, dtu float32, A, B, C, h []float32) float32 {
+	n8 := len(h) &^ 7
+	var y float32
+	if hasAVX2FMA && n8 > 0 {
+		y = scanStepAVX(n8, dt, dtu, &A[0], &B[0], &C[0], &h[0])
+	} else {
+		n8 = 0
+	}
+	return y + scanStepGo(dt, dtu, A[n8:], B[n8:], C[n8:], h[n8:])
+}

@@ -433,3 +433,34 @@ bgloop:
 	JNZ  btloop
 	VZEROUPPER
 	RET
+
+// func scanStepAVX(n int, dt, dtu float32, A, B, C, h *float32) float32
+// One position of the scan for one channel, n (a multiple of 8) states:
+//   h[i] = exp(dt·A[i])·h[i] + dtu·B[i],   returns Σ C[i]·h[i].
+TEXT ·scanStepAVX(SB), NOSPLIT, $0-52
+	MOVQ n+0(FP), CX
+	VBROADCASTSS dt+8(FP), Y0
+	VBROADCASTSS dtu+12(FP), Y1
+	MOVQ A+16(FP), SI
+	MOVQ B+24(FP), DI
+	MOVQ C+32(FP), DX
+	MOVQ h+40(FP), R8
+	VXORPS Y2, Y2, Y2
+	SHRQ $3, CX
+steploop:
+	VMULPS (SI), Y0, Y3
+	EXP8(Y3, Y4, Y5, Y6)
+	VMULPS (R8), Y3, Y3
+	VFMADD231PS (DI), Y1, Y3
+	VMOVUPS Y3, (R8)
+	VFMADD231PS (DX), Y3, Y2
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	DECQ CX
+	JNZ  steploop
+	HSUM8(Y2, X2, X3)
+	VMOVSS X2, ret+48(FP)
+	VZEROUPPER
+	RET

@@ -17,3 +17,5 @@ func expVec(dst, src []float32) {
 		dst[i] = expf(x)
 	}
 }
+
+func scanStepRow(dt, dtu float32, A, B, C, h []float32) float32 { return scanStepGo(dt, dtu, A, B, C, h) }

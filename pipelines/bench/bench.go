@@ -47,6 +47,7 @@ type Options struct {
 	Warmup int // untimed repetitions first (forward and train), so that the
 	// model's workspace is allocated and touched as in a steady state
 	Seed uint64
+	BF16 bool // store the projection and embedding weights as bfloat16
 	// Progress, when set, is told about each timed repetition.
 	Progress func(format string, args ...any)
 }
@@ -54,6 +55,7 @@ type Options struct {
 // Result is one measurement; its JSON form is the line `mamba bench --json` prints.
 type Result struct {
 	Mode         string  `json:"mode"`
+	Weights      string  `json:"weights,omitempty"`
 	Preset       string  `json:"preset"`
 	Device       string  `json:"device"`
 	Params       int     `json:"params"`
@@ -83,12 +85,18 @@ func Run(be core.Backend, o Options) (Result, error) {
 	}
 	r := rand.New(rand.NewPCG(o.Seed, 1))
 	m.P.Init(m.Cfg, be, r)
+	if o.BF16 {
+		m.P.ToBF16(be)
+	}
 	ids := make([]int32, o.Batch*o.Seq)
 	for i := range ids {
 		ids[i] = int32(r.IntN(cfg.Vocab))
 	}
 	res := Result{Mode: o.Mode, Preset: o.Preset, Device: be.Name(), Params: cfg.ParamCount(), Batch: o.Batch,
-		Threads: runtime.GOMAXPROCS(0)}
+		Threads: runtime.GOMAXPROCS(0), Weights: "f32"}
+	if o.BF16 {
+		res.Weights = "bf16"
+	}
 	progress := o.Progress
 	if progress == nil {
 		progress = func(string, ...any) {}
@@ -156,6 +164,25 @@ func Run(be core.Backend, o Options) (Result, error) {
 	res.TokensPerS = float64(res.Tokens) / res.Seconds
 	res.PeakRSSBytes = PeakRSS()
 	return res, nil
+}
+
+// MemoryBandwidth measures how fast be's decode path streams weights: it
+// repeats a one-row product against a (rows, cols) float32 matrix of about
+// 1 GiB, which reads the matrix once, and returns bytes read per second.
+func MemoryBandwidth(be core.Backend, reps int) float64 {
+	const rows, cols = 32768, 8192
+	ops := core.Ops{Backend: be}
+	w := ops.Alloc(rows, cols)
+	ops.Fill(w, 0.5)
+	x, y := ops.Alloc(1, cols), ops.Alloc(1, rows)
+	ops.Fill(x, 1)
+	g := core.GemmArgs{TransB: true, M: 1, N: rows, K: cols, Alpha: 1, A: x, B: w, C: y}
+	ops.Gemm(g) // warm-up: touch every page
+	start := time.Now()
+	for i := 0; i < reps; i++ {
+		ops.Gemm(g)
+	}
+	return float64(reps) * rows * cols * 4 / time.Since(start).Seconds()
 }
 
 // PeakRSS returns the process's peak resident set size in bytes (0 where the
