@@ -72,3 +72,19 @@ func BenchmarkGemmInProj(b *testing.B) {
 	}
 	b.ReportMetric(2*M*N*K*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+// BenchmarkScanExpOnly times the exponentials a scan forward of the same
+// shape evaluates (B·D·L·N of them) through the same 8-lane exp, to estimate
+// the share of the scan's time spent in exp.
+func BenchmarkScanExpOnly(b *testing.B) {
+	s := scanBench()
+	n := s.U.Numel() * s.A.Shape[1]
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = -float32(i%16+1) * 0.01
+	}
+	for b.Loop() {
+		parallelFor(n, 1<<16, func(lo, hi int) { expVec(x[lo:hi], x[lo:hi]) })
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elem")
+}

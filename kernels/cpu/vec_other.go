@@ -18,4 +18,6 @@ func expVec(dst, src []float32) {
 	}
 }
 
-func scanStepRow(dt, dtu float32, A, B, C, h []float32) float32 { return scanStepGo(dt, dtu, A, B, C, h) }
+func scanStepRow(dt, dtu float32, A, B, C, h []float32) float32 {
+	return scanStepGo(dt, dtu, A, B, C, h)
+}
