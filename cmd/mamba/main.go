@@ -30,6 +30,9 @@ var commands = map[string]command{
 	"bench":    {"measure forward, training and decode speed on random weights", runBench},
 }
 
+// stdin is the standard input commands read (a variable for tests).
+var stdin io.Reader = os.Stdin
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
