@@ -86,12 +86,29 @@ type Backend interface {
 	Softplus(out, x Tensor)
 	SoftplusBackward(dx, x, dout Tensor)
 
+	// AdamW applies one AdamW step (PyTorch's torch.optim.AdamW) to the
+	// parameter p with gradient grad and moments m, v, all of one shape:
+	//   g = GradScale·grad
+	//   m = β1·m + (1−β1)·g,   v = β2·v + (1−β2)·g²
+	//   p = p·(1 − LR·WeightDecay)
+	//   p = p − LR·(m/(1−β1^Step)) / (sqrt(v/(1−β2^Step)) + Eps)
+	AdamW(p, grad, m, v Tensor, a AdamWArgs)
+	// SumSquares returns Σ x² over the tensor, accumulated in float64.
+	SumSquares(x Tensor) float64
+
 	// CrossEntropy computes losses[t] = logsumexp(logits[t,:]) − logits[t, targets[t]]
 	// for logits (T, V); rows whose target is negative are ignored (loss 0).
 	CrossEntropy(losses, logits Tensor, targets []int32)
 	// CrossEntropyBackward computes dlogits[t,:] = scale·(softmax(logits[t,:]) − onehot(targets[t])),
 	// and 0 for ignored rows. dlogits may be the same tensor as logits.
 	CrossEntropyBackward(dlogits, logits Tensor, targets []int32, scale float32)
+}
+
+// AdamWArgs are the hyperparameters of one AdamW step.
+type AdamWArgs struct {
+	LR, Beta1, Beta2, Eps, WeightDecay float64
+	Step                               int     // 1 for the first update
+	GradScale                          float32 // multiplies the gradient first (clipping, averaging)
 }
 
 // GemmArgs describes a batched, strided matrix product in row-major storage.

@@ -363,3 +363,22 @@ func (o Ops) CrossEntropyBackward(dlogits, logits Tensor, targets []int32, scale
 	need("CrossEntropyBackward", "dlogits", dlogits, logits.Shape...)
 	o.Backend.CrossEntropyBackward(dlogits, logits, targets, scale)
 }
+
+// AdamW validates shapes and hyperparameters and applies one AdamW step.
+func (o Ops) AdamW(p, grad, m, v Tensor, a AdamWArgs) {
+	const op = "AdamW"
+	need(op, "p", p, p.Shape...)
+	need(op, "grad", grad, p.Shape...)
+	need(op, "m", m, p.Shape...)
+	need(op, "v", v, p.Shape...)
+	if a.Step < 1 || !(a.Beta1 >= 0 && a.Beta1 < 1) || !(a.Beta2 >= 0 && a.Beta2 < 1) || !(a.Eps > 0) || !(a.LR >= 0) {
+		fail(op, "bad hyperparameters %+v", a)
+	}
+	o.Backend.AdamW(p, grad, m, v, a)
+}
+
+// SumSquares validates x and returns Σ x².
+func (o Ops) SumSquares(x Tensor) float64 {
+	need("SumSquares", "x", x, x.Shape...)
+	return o.Backend.SumSquares(x)
+}

@@ -389,3 +389,31 @@ func Save(dir string, m *mamba.Model) error {
 		return err
 	})
 }
+
+// LoadWeights reads the weights of the checkpoint in dir into m, whose
+// configuration must match the checkpoint's.
+func LoadWeights(dir string, m *mamba.Model) error {
+	cfg, info, err := ReadConfig(dir)
+	if err != nil {
+		return err
+	}
+	if shapeOf(cfg) != shapeOf(m.Cfg) {
+		return fmt.Errorf("%s: the checkpoint's model %+v differs from this one's %+v", dir, shapeOf(cfg), shapeOf(m.Cfg))
+	}
+	src, files, err := openWeights(dir)
+	if err != nil {
+		return err
+	}
+	info.Files = files
+	return fill(m, src, info)
+}
+
+type modelShape struct {
+	DModel, NLayer, Vocab, DState, DConv, DInner, DtRank int
+	UseBias, UseConvBias, Tied                           bool
+	Eps                                                  float64
+}
+
+func shapeOf(c mamba.Config) modelShape {
+	return modelShape{c.DModel, c.NLayer, c.Vocab, c.DState, c.DConv, c.DInner, c.DtRank, c.UseBias, c.UseConvBias, c.TieEmbeddings, c.Eps}
+}

@@ -49,6 +49,7 @@ func Run(t *testing.T, be core.Backend, tol Tolerances) {
 	t.Run("RMSNorm", s.rmsnorm)
 	t.Run("Elementwise", s.elementwise)
 	t.Run("CrossEntropy", s.crossEntropy)
+	t.Run("AdamW", s.adamw)
 }
 
 // rnd returns n normal values scaled by scale, rounded to float32 precision.
@@ -506,5 +507,33 @@ func (s *suite) crossEntropy(t *testing.T) {
 		// In place, as the model uses it for large vocabularies.
 		s.ops.CrossEntropyBackward(L, L, targets, 0.3)
 		s.check("cross-entropy backward in place "+name, s.tol.Grad, s.get(L), wantD)
+	}
+}
+
+func (s *suite) adamw(t *testing.T) {
+	s.t = t
+	for _, n := range []int{1, 7, 1000} {
+		p, g := s.rnd(n, 1), s.rnd(n, 0.1)
+		m, v := s.rnd(n, 0.01), s.rnd(n, 0.001)
+		for i := range v {
+			v[i] = float64(float32(math.Abs(v[i])))
+		}
+		P, G, M, V := s.put(p, n), s.put(g, n), s.put(m, n), s.put(v, n)
+		for step := 3; step <= 5; step++ {
+			a := core.AdamWArgs{LR: 1e-2, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: 0.1, Step: step, GradScale: 0.5}
+			ref.AdamW(p, g, m, v, a.LR, a.Beta1, a.Beta2, a.Eps, a.WeightDecay, a.Step, 0.5)
+			s.ops.AdamW(P, G, M, V, a)
+		}
+		name := fmt.Sprintf("n %d", n)
+		s.check("adamw p "+name, s.tol.Out, s.get(P), p)
+		s.check("adamw m "+name, s.tol.Out, s.get(M), m)
+		s.check("adamw v "+name, s.tol.Out, s.get(V), v)
+		want := 0.0
+		for _, x := range g {
+			want += x * x
+		}
+		if got := s.ops.SumSquares(G); math.Abs(got-want) > 1e-6*want {
+			t.Errorf("sum of squares %s: %g, want %g", name, got, want)
+		}
 	}
 }

@@ -130,7 +130,7 @@ func TestFixtures(t *testing.T) {
 			for i, v := range prompt {
 				p32[i] = int32(v)
 			}
-			gen, err := m.GenerateGreedy(p32, 1, len(p32), mamba.GreedyOptions{
+			gen, err := m.Generate(p32, 1, len(p32), mamba.GenerateOptions{
 				MaxNew: wshape[1] - len(p32), EOS: int32(m.Cfg.EOSTokenID)})
 			if err != nil {
 				t.Fatal(err)

@@ -155,20 +155,21 @@ func Argmax(x []float32, rows, n int) []int32 {
 	return out
 }
 
-// GreedyOptions control GenerateGreedy.
-type GreedyOptions struct {
+// GenerateOptions control Generate.
+type GenerateOptions struct {
 	MaxNew int   // tokens to add at most
 	EOS    int32 // stop a sequence after it emits this id; negative: never stop
+	// Sampler chooses each token; nil means greedy.
+	Sampler *Sampler
 	// OnToken, when set, is called with each new token as it is chosen.
 	OnToken func(seq int, id int32)
 }
 
-// GenerateGreedy continues each of B prompts of length L, always taking the
-// most likely next token, and returns each prompt with its continuation. A
-// sequence ends after MaxNew tokens or once it emits EOS (included), as
-// transformers' generate does. The prompts are prefilled in parallel, then
-// decoded through Step.
-func (m *Model) GenerateGreedy(prompt []int32, B, L int, o GreedyOptions) ([][]int32, error) {
+// Generate continues each of B prompts of length L and returns each prompt
+// with its continuation. A sequence ends after MaxNew tokens or once it
+// emits EOS (included), as transformers' generate does. The prompts are
+// prefilled in parallel, then decoded through Step.
+func (m *Model) Generate(prompt []int32, B, L int, o GenerateOptions) ([][]int32, error) {
 	out := make([][]int32, B)
 	for b := range out {
 		out[b] = append([]int32(nil), prompt[b*L:(b+1)*L]...)
@@ -180,15 +181,21 @@ func (m *Model) GenerateGreedy(prompt []int32, B, L int, o GreedyOptions) ([][]i
 	if err != nil {
 		return nil, err
 	}
+	sampler := o.Sampler
+	if sampler == nil {
+		sampler = &Sampler{Greedy: true}
+	}
+	V := m.Cfg.Vocab
 	done := make([]bool, B)
+	next := make([]int32, B)
 	for i := 0; ; i++ {
-		next := Argmax(logits, B, m.Cfg.Vocab)
 		live := false
 		for b := 0; b < B; b++ {
 			if done[b] {
 				next[b] = out[b][len(out[b])-1] // keep feeding something valid
 				continue
 			}
+			next[b] = sampler.Next(logits[b*V:(b+1)*V], out[b])
 			out[b] = append(out[b], next[b])
 			if o.OnToken != nil {
 				o.OnToken(b, next[b])

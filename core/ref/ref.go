@@ -265,3 +265,17 @@ func CrossEntropyBackward(dlogits, logits []float64, targets []int32, V int, sca
 		}
 	}
 }
+
+// AdamW applies one step of PyTorch's AdamW to p in place (see
+// core.Backend.AdamW); scale multiplies the gradient first.
+func AdamW(p, grad, m, v []float64, lr, beta1, beta2, eps, wd float64, step int, scale float64) {
+	bc1 := 1 - math.Pow(beta1, float64(step))
+	bc2 := 1 - math.Pow(beta2, float64(step))
+	for i := range p {
+		g := scale * grad[i]
+		m[i] = beta1*m[i] + (1-beta1)*g
+		v[i] = beta2*v[i] + (1-beta2)*g*g
+		p[i] *= 1 - lr*wd
+		p[i] -= lr * (m[i] / bc1) / (math.Sqrt(v[i]/bc2) + eps)
+	}
+}

@@ -282,3 +282,22 @@ func TestScanFixtures(t *testing.T) {
 		}
 	}
 }
+
+// TestAdamWFirstStep checks the closed form of Adam's first step from zero
+// moments: the bias corrections make m̂ = g and v̂ = g², so the update is
+// lr·g/(|g| + eps) after the decoupled decay.
+func TestAdamWFirstStep(t *testing.T) {
+	p := []float64{1, -2, 0.5}
+	g := []float64{0.3, -4, 1e-3}
+	m, v := make([]float64, 3), make([]float64, 3)
+	want := make([]float64, 3)
+	for i := range p {
+		want[i] = p[i]*(1-0.01*0.1) - 0.01*g[i]/(math.Abs(g[i])+1e-8)
+	}
+	AdamW(p, g, m, v, 0.01, 0.9, 0.999, 1e-8, 0.1, 1, 1)
+	for i := range p {
+		if math.Abs(p[i]-want[i]) > 1e-15 {
+			t.Errorf("p[%d] = %.17g, want %.17g", i, p[i], want[i])
+		}
+	}
+}
