@@ -330,3 +330,44 @@ func (*Backend) CrossEntropyBackward(dlogits, logits core.Tensor, targets []int3
 		}
 	})
 }
+
+// AdamW implements core.Backend: one PyTorch AdamW step, in float32 with
+// the bias corrections computed in float64.
+func (*Backend) AdamW(p, grad, m, v core.Tensor, a core.AdamWArgs) {
+	ps, gs, ms, vs := p.Host(), grad.Host(), m.Host(), v.Host()
+	b1, b2 := float32(a.Beta1), float32(a.Beta2)
+	bc1 := 1 - math.Pow(a.Beta1, float64(a.Step))
+	bc2 := 1 - math.Pow(a.Beta2, float64(a.Step))
+	stepSize := float32(a.LR / bc1)
+	invSqrtBC2 := float32(1 / math.Sqrt(bc2))
+	decay := float32(1 - a.LR*a.WeightDecay)
+	eps, scale := float32(a.Eps), a.GradScale
+	parallelFor(len(ps), 1<<14, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g := scale * gs[i]
+			mi := b1*ms[i] + (1-b1)*g
+			vi := b2*vs[i] + (1-b2)*g*g
+			ms[i], vs[i] = mi, vi
+			ps[i] = ps[i]*decay - stepSize*mi/(float32(math.Sqrt(float64(vi)))*invSqrtBC2+eps)
+		}
+	})
+}
+
+// SumSquares implements core.Backend; partial sums per worker are added in
+// worker order, so the result is the same on every run.
+func (*Backend) SumSquares(x core.Tensor) float64 {
+	xs := x.Host()
+	parts := make([]float64, runtime.GOMAXPROCS(0))
+	parallelWorkers(len(xs), func(w, lo, hi int) {
+		var s float64
+		for _, v := range xs[lo:hi] {
+			s += float64(v) * float64(v)
+		}
+		parts[w] = s
+	})
+	total := 0.0
+	for _, s := range parts {
+		total += s
+	}
+	return total
+}

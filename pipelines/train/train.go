@@ -54,10 +54,10 @@ type Config struct {
 	OutDir    string
 	Resume    bool
 	// Reporting.
-	Unit  string                // what a target stands for: "byte", "base", "sample", "token"
+	Unit  string                 // what a target stands for: "byte", "base", "sample", "token"
 	Units func(id int32) float64 // units a target token stands for (nil: 1)
-	Extra map[string][]byte     // files to put in every checkpoint (tokenizer, metadata)
-	Out   io.Writer             // progress and messages (nil: silent)
+	Extra map[string][]byte      // files to put in every checkpoint (tokenizer, metadata)
+	Out   io.Writer              // progress and messages (nil: silent)
 }
 
 // runKey is the part of Config a resumed run must share.
