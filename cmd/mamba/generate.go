@@ -4,61 +4,122 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mambakit/mambakit/core/checkpoint"
 	"github.com/mambakit/mambakit/core/mamba"
+	"github.com/mambakit/mambakit/modalities/text"
 )
 
-const generateSynopsis = `generate --model DIR --prompt-ids 1,2,3 [--max-new-tokens N] --greedy [--format ids]
+const generateSynopsis = `generate --model DIR (--prompt "text" | --prompt-ids 1,2,3) [--max-new-tokens N]
+         [--greedy | --temperature T --top-k K --top-p P --min-p P] [--repetition-penalty R] [--format text|ids]
 
 Continues the prompt through the recurrent state (the prompt is prefilled in
-parallel, then each new token is one recurrent Step) and prints the prompt and
-the generated ids on one line, separated by spaces, as they are produced.
-Generation stops after --max-new-tokens or once the config's eos_token_id is
-produced (unless --ignore-eos), as transformers' generate does.`
+parallel, then each new token is one recurrent Step) and streams the result:
+as text (the default with --prompt), or as the prompt's and the generated
+ids on one line separated by spaces (--format ids, the default with
+--prompt-ids). Sampling applies, in transformers' order, the repetition
+penalty, temperature, top-k, top-p and min-p. Generation stops after
+--max-new-tokens or once the end-of-sequence token is produced (unless
+--ignore-eos). DIR is a model directory or a training run.`
 
 func runGenerate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate", generateSynopsis, stdout)
-	model := fs.String("model", "", "checkpoint directory")
+	model := fs.String("model", "", "model directory or training run")
+	promptText := fs.String("prompt", "", "prompt text (tokenized with the model's tokenizer)")
 	promptIDs := fs.String("prompt-ids", "", "comma-separated token ids of the prompt")
-	maxNew := fs.Int("max-new-tokens", 32, "number of tokens to generate at most")
-	greedy := fs.Bool("greedy", false, "always take the most likely token (the only decoding this build offers)")
-	format := fs.String("format", "ids", "output format: ids")
+	maxNew := fs.Int("max-new-tokens", 200, "number of tokens to generate at most")
+	greedy := fs.Bool("greedy", false, "always take the most likely token")
+	temperature := fs.Float64("temperature", 1, "divide the logits by this (0: greedy)")
+	topK := fs.Int("top-k", 0, "sample among the k most likely tokens (0: all)")
+	topP := fs.Float64("top-p", 1, "sample among the smallest set of tokens whose probability reaches p")
+	minP := fs.Float64("min-p", 0, "drop tokens less likely than this fraction of the most likely one")
+	repPenalty := fs.Float64("repetition-penalty", 1, "penalise tokens already present (transformers' rule; 1: off)")
+	seed := fs.Uint64("seed", 0, "seed of the sampling (0: from the clock)")
+	format := fs.String("format", "", "output: text or ids (default: text with --prompt, ids with --prompt-ids)")
+	tokFlag := fs.String("tokenizer", "", "tokenizer for models without mambakit.json: byte or a tokenizer.json")
 	ignoreEOS := fs.Bool("ignore-eos", false, "do not stop at the end-of-sequence token")
 	device := deviceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := required(fs, "model", "prompt-ids"); err != nil {
+	if err := required(fs, "model"); err != nil {
 		return err
 	}
-	if !*greedy {
-		return usagef("generate: sampling is not available yet; pass --greedy")
+	if (*promptText == "") == (*promptIDs == "") {
+		return usagef("generate: give exactly one of --prompt and --prompt-ids")
 	}
-	if *format != "ids" {
-		return usagef("generate: --format %q: only ids is available", *format)
+	if *format == "" {
+		*format = "ids"
+		if *promptText != "" {
+			*format = "text"
+		}
+	}
+	if *format != "ids" && *format != "text" {
+		return usagef("generate: --format %q: text or ids", *format)
 	}
 	if *maxNew < 0 {
 		return usagef("generate: --max-new-tokens %d must not be negative", *maxNew)
 	}
-	prompt, err := parseIDs(*promptIDs)
+	if *temperature < 0 || *topK < 0 || !(*topP > 0 && *topP <= 1) || *minP < 0 || *minP >= 1 || !(*repPenalty > 0) {
+		return usagef("generate: need --temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1, 0 ≤ --min-p < 1, --repetition-penalty > 0")
+	}
+	dir, err := checkpoint.Resolve(*model)
 	if err != nil {
-		return usagef("generate: --prompt-ids: %v", err)
+		return err
 	}
 	be, err := openBackend(*device)
 	if err != nil {
 		return err
 	}
-	m, _, err := checkpoint.Load(*model, be)
+	m, _, err := checkpoint.Load(dir, be)
 	if err != nil {
 		return err
 	}
+	var tok text.Tokenizer
+	if *promptText != "" || *format == "text" {
+		if tok, err = modelTokenizer(dir, *tokFlag); err != nil {
+			return err
+		}
+	}
+	var prompt []int32
+	if *promptText != "" {
+		prompt = tok.Encode(*promptText)
+		if len(prompt) == 0 {
+			return usagef("generate: --prompt encodes to no tokens")
+		}
+	} else if prompt, err = parseIDs(*promptIDs); err != nil {
+		return usagef("generate: --prompt-ids: %v", err)
+	}
 	if err := m.CheckIDs(prompt); err != nil {
-		return fmt.Errorf("generate: --prompt-ids: %w", err)
+		return fmt.Errorf("generate: prompt: %w", err)
+	}
+	s := &mamba.Sampler{Greedy: *greedy, Temperature: *temperature, TopK: *topK, TopP: *topP, MinP: *minP,
+		RepetitionPenalty: *repPenalty}
+	if !*greedy && *temperature > 0 {
+		sd := *seed
+		if sd == 0 {
+			sd = uint64(time.Now().UnixNano())
+		}
+		s.Rand = rand.New(rand.NewPCG(sd, 0))
 	}
 	w := bufio.NewWriter(stdout)
+	if *format == "text" {
+		w.WriteString(tok.Decode(prompt))
+		w.Flush()
+		eos := int32(-1)
+		if !*ignoreEOS {
+			eos = tok.EOS()
+		}
+		_, err = m.Generate(prompt, 1, len(prompt), mamba.GenerateOptions{MaxNew: *maxNew, EOS: eos, Sampler: s,
+			OnToken: func(_ int, id int32) { w.Write(tok.TokenBytes(id)); w.Flush() }})
+		fmt.Fprintln(w)
+		w.Flush()
+		return err
+	}
 	for i, id := range prompt {
 		if i > 0 {
 			w.WriteByte(' ')
@@ -70,7 +131,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if *ignoreEOS {
 		eos = -1
 	}
-	_, err = m.GenerateGreedy(prompt, 1, len(prompt), mamba.GreedyOptions{MaxNew: *maxNew, EOS: eos,
+	_, err = m.Generate(prompt, 1, len(prompt), mamba.GenerateOptions{MaxNew: *maxNew, EOS: eos, Sampler: s,
 		OnToken: func(_ int, id int32) { fmt.Fprintf(w, " %d", id); w.Flush() }})
 	fmt.Fprintln(w)
 	w.Flush()

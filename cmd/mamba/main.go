@@ -28,6 +28,9 @@ var commands = map[string]command{
 	"generate": {"continue a prompt of token ids", runGenerate},
 	"info":     {"print a checkpoint's config, parameter count and memory", runInfo},
 	"bench":    {"measure forward, training and decode speed on random weights", runBench},
+	"pretrain": {"train a model from scratch by next-token prediction (default: text on embedded Moby-Dick)", runPretrain},
+	"eval":     {"loss, perplexity and bits per byte of a text model on text", runEval},
+	"tokenize": {"print the token ids of standard input (or decode them)", runTokenize},
 }
 
 // stdin is the standard input commands read (a variable for tests).

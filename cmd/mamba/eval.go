@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/mambakit/mambakit/core/checkpoint"
+	"github.com/mambakit/mambakit/datasets"
+	"github.com/mambakit/mambakit/pipelines/train"
+)
+
+const evalSynopsis = `eval --model DIR --data PATH,... [--seq-len 1024] [--batch 8]
+
+Evaluates a text model on files or folders of text: the documents are
+tokenized, joined with the end-of-text token, cut into consecutive sequences
+of --seq-len tokens (every token but the first is predicted once), and the
+mean next-token loss is printed with the perplexity and the bits per byte of
+the text. DIR is a model directory or a training run (its newest checkpoint).`
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval", evalSynopsis, stdout)
+	model := fs.String("model", "", "model directory or training run")
+	data := fs.String("data", "", "comma-separated text files or folders")
+	field := fs.String("text-field", "text", "JSONL field holding the text")
+	tokFlag := fs.String("tokenizer", "", "tokenizer (byte or a tokenizer.json) for models without mambakit.json")
+	seqLen := fs.Int("seq-len", 1024, "tokens per evaluated sequence")
+	batch := fs.Int("batch", 8, "sequences per forward pass")
+	maxSeqs := fs.Int("max-seqs", 0, "evaluate at most this many sequences (0: all)")
+	device := deviceFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "model", "data"); err != nil {
+		return err
+	}
+	if *seqLen < 1 || *batch < 1 {
+		return usagef("eval: --seq-len and --batch must be at least 1")
+	}
+	dir, err := checkpoint.Resolve(*model)
+	if err != nil {
+		return err
+	}
+	be, err := openBackend(*device)
+	if err != nil {
+		return err
+	}
+	m, _, err := checkpoint.Load(dir, be)
+	if err != nil {
+		return err
+	}
+	tok, err := modelTokenizer(dir, *tokFlag)
+	if err != nil {
+		return err
+	}
+	if tok.VocabSize() > m.Cfg.Vocab {
+		return fmt.Errorf("the tokenizer has %d ids but the model only %d", tok.VocabSize(), m.Cfg.Vocab)
+	}
+	docs, err := datasets.ReadTextCorpus(strings.Split(*data, ","), *field)
+	if err != nil {
+		return err
+	}
+	stream := datasets.EncodeStream(docs, tok.Encode, tok.EOS())
+	d := &datasets.StreamData{Val: stream}
+	units := func(id int32) float64 { return float64(len(tok.TokenBytes(id))) }
+	_, _, n := d.Eval(*seqLen, *maxSeqs)
+	if n == 0 {
+		return fmt.Errorf("the data has %d tokens, fewer than one sequence of %d+1", len(stream), *seqLen)
+	}
+	loss, bits, err := train.Evaluate(m, d, *seqLen, *maxSeqs, *batch, units)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "model      %s\ndata       %d documents, %d tokens (%s tokenizer); %d sequences of %d evaluated\n",
+		dir, len(docs), len(stream), tok.Name(), n, *seqLen)
+	fmt.Fprintf(stdout, "loss       %.4f nats per token\nperplexity %.3f\nbits/byte  %.4f\n", loss, math.Exp(loss), bits)
+	return nil
+}
