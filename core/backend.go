@@ -30,6 +30,9 @@ type Backend interface {
 	Copy(dst, src Tensor)
 	// Axpy computes y += alpha·x elementwise (equal element counts).
 	Axpy(alpha float32, x, y Tensor)
+	// Flip reverses the innermost dimension: dst[..., t] = src[..., L−1−t]
+	// for src and dst of one shape (..., L). dst and src must not overlap.
+	Flip(dst, src Tensor)
 
 	// Gemm computes, for each batch i, C_i = Alpha·op(A_i)·op(B_i) + Beta·C_i
 	// with row-major storage; see GemmArgs.

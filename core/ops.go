@@ -82,6 +82,16 @@ func (o Ops) Copy(dst, src Tensor) {
 	o.Backend.Copy(dst, src)
 }
 
+// Flip checks shapes and reverses the innermost dimension of src into dst.
+func (o Ops) Flip(dst, src Tensor) {
+	need("Flip", "src", src, src.Shape...)
+	need("Flip", "dst", dst, src.Shape...)
+	if len(src.Shape) == 0 {
+		fail("Flip", "src is a scalar")
+	}
+	o.Backend.Flip(dst, src)
+}
+
 // Axpy checks counts and computes y += alpha·x.
 func (o Ops) Axpy(alpha float32, x, y Tensor) {
 	sameCount("Axpy", x, y)

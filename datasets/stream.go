@@ -23,19 +23,23 @@ func Windows(stream []int32, draw uint64, B, L int, seed uint64) (ids, targets [
 	return ids, targets
 }
 
-// Packed returns the sequences 0, 1, … of stream cut into consecutive,
-// non-overlapping windows of L inputs (each window's targets reach one token
-// into the next): at most max of them (all when max ≤ 0), as inputs and
-// targets laid out (n, L). Every token but the first is a target once.
+// Packed cuts stream into consecutive, non-overlapping windows of L inputs
+// (each window's targets reach one token into the next, so every token but
+// the first is a target once) and returns them as inputs and targets laid
+// out (n, L). With max > 0 and more windows than that, it returns max of
+// them spread evenly over the stream, so that a partial evaluation samples
+// all of it rather than its beginning.
 func Packed(stream []int32, L, max int) (ids, targets []int32, n int) {
-	n = (len(stream) - 1) / L
+	total := (len(stream) - 1) / L
+	n = total
 	if max > 0 && n > max {
 		n = max
 	}
 	ids, targets = make([]int32, n*L), make([]int32, n*L)
 	for i := 0; i < n; i++ {
-		copy(ids[i*L:(i+1)*L], stream[i*L:(i+1)*L])
-		copy(targets[i*L:(i+1)*L], stream[i*L+1:(i+1)*L+1])
+		w := i * total / n
+		copy(ids[i*L:(i+1)*L], stream[w*L:(w+1)*L])
+		copy(targets[i*L:(i+1)*L], stream[w*L+1:(w+1)*L+1])
 	}
 	return ids, targets, n
 }

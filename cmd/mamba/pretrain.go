@@ -79,7 +79,7 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	dModel := fs.Int("d-model", 0, "override the preset's d_model")
 	nLayer := fs.Int("n-layer", 0, "override the preset's number of layers")
 	dState := fs.Int("d-state", 16, "SSM state size N")
-	steps := fs.Int("steps", 800, "optimizer steps")
+	steps := fs.Int("steps", 600, "optimizer steps")
 	batch := fs.Int("batch", 16, "sequences per micro-batch")
 	seqLen := fs.Int("seq-len", 256, "sequence length (tokens)")
 	accum := fs.Int("accum", 1, "micro-batches accumulated per step")

@@ -410,10 +410,11 @@ func LoadWeights(dir string, m *mamba.Model) error {
 
 type modelShape struct {
 	DModel, NLayer, Vocab, DState, DConv, DInner, DtRank int
-	UseBias, UseConvBias, Tied                           bool
+	UseBias, UseConvBias, Tied, Bidirectional            bool
 	Eps                                                  float64
 }
 
 func shapeOf(c mamba.Config) modelShape {
-	return modelShape{c.DModel, c.NLayer, c.Vocab, c.DState, c.DConv, c.DInner, c.DtRank, c.UseBias, c.UseConvBias, c.TieEmbeddings, c.Eps}
+	return modelShape{c.DModel, c.NLayer, c.Vocab, c.DState, c.DConv, c.DInner, c.DtRank, c.UseBias, c.UseConvBias,
+		c.TieEmbeddings, c.Bidirectional, c.Eps}
 }

@@ -57,6 +57,7 @@ type hfConfig struct {
 	TimeStepScale          *float64        `json:"time_step_scale"`
 	InitializerRange       *float64        `json:"initializer_range"`
 	RescalePrenormResidual *bool           `json:"rescale_prenorm_residual"`
+	Bidirectional          *bool           `json:"bidirectional"`
 	BOSTokenID             *int            `json:"bos_token_id"`
 	EOSTokenID             *int            `json:"eos_token_id"`
 	PadTokenID             *int            `json:"pad_token_id"`
@@ -146,6 +147,7 @@ func parseHF(raw []byte) (mamba.Config, error) {
 		DtInitFloor: floatOr(h.TimeStepFloor, 1e-4), DtScale: floatOr(h.TimeStepScale, 1),
 		InitializerRange: floatOr(h.InitializerRange, 0.1), RescalePrenormResidual: boolOr(h.RescalePrenormResidual, false),
 		BOSTokenID: intOr(h.BOSTokenID, 0), EOSTokenID: intOr(h.EOSTokenID, 0), PadTokenID: intOr(h.PadTokenID, 0),
+		Bidirectional: boolOr(h.Bidirectional, false),
 	}
 	c.DInner = intOr(h.IntermediateSize, c.Expand*c.DModel)
 	r, err := rank(h.TimeStepRank, c.DModel)
@@ -279,6 +281,9 @@ func ConfigJSON(cfg mamba.Config) []byte {
 		"initializer_range": cfg.InitializerRange, "rescale_prenorm_residual": cfg.RescalePrenormResidual,
 		"bos_token_id": cfg.BOSTokenID, "eos_token_id": cfg.EOSTokenID, "pad_token_id": cfg.PadTokenID,
 		"use_cache": true, "dtype": "float32",
+	}
+	if cfg.Bidirectional {
+		m["bidirectional"] = true // mambakit's BiMamba (Caduceus-style, in/out projections tied)
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
 	return append(b, '\n')

@@ -50,6 +50,7 @@ func Run(t *testing.T, be core.Backend, tol Tolerances) {
 	t.Run("Elementwise", s.elementwise)
 	t.Run("CrossEntropy", s.crossEntropy)
 	t.Run("AdamW", s.adamw)
+	t.Run("Flip", s.flip)
 }
 
 // rnd returns n normal values scaled by scale, rounded to float32 precision.
@@ -535,5 +536,18 @@ func (s *suite) adamw(t *testing.T) {
 		if got := s.ops.SumSquares(G); math.Abs(got-want) > 1e-6*want {
 			t.Errorf("sum of squares %s: %g, want %g", name, got, want)
 		}
+	}
+}
+
+func (s *suite) flip(t *testing.T) {
+	s.t = t
+	for _, sh := range [][]int{{1}, {5}, {2, 3, 7}, {3, 1}} {
+		n := core.Numel(sh...)
+		x := s.rnd(n, 1)
+		want := make([]float64, n)
+		ref.Flip(want, x, sh[len(sh)-1])
+		out := s.ops.Alloc(sh...)
+		s.ops.Flip(out, s.put(x, sh...))
+		s.check(fmt.Sprintf("flip %v", sh), 0, s.get(out), want)
 	}
 }

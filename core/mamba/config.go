@@ -20,6 +20,7 @@ type Config struct {
 	UseConvBias   bool    // use_conv_bias
 	Eps           float64 // layer_norm_epsilon of every RMSNorm
 	TieEmbeddings bool    // tie_word_embeddings: the LM head is the embedding
+	Bidirectional bool    // bidirectional: BiMamba blocks (Caduceus), a reverse mixer per block
 
 	// Initialisation (used when a model is created rather than loaded).
 	DtMin, DtMax, DtInitFloor, DtScale float64 // time_step_min, time_step_max, time_step_floor, time_step_scale
@@ -75,12 +76,16 @@ func (c Config) Validate() error {
 // ParamCount is the number of distinct parameters (the tied head counted once).
 func (c Config) ParamCount() int {
 	D, N, R, dm := c.DInner, c.DState, c.DtRank, c.DModel
-	layer := dm + 2*D*dm + D*c.DConv + (R+2*N)*D + D*R + D + D*N + D + dm*D
+	mixer := D*c.DConv + (R+2*N)*D + D*R + D + D*N + D
+	if c.UseConvBias {
+		mixer += D
+	}
+	layer := dm + 2*D*dm + mixer + dm*D
+	if c.Bidirectional {
+		layer += mixer
+	}
 	if c.UseBias {
 		layer += 2*D + dm
-	}
-	if c.UseConvBias {
-		layer += D
 	}
 	n := c.Vocab*dm + c.NLayer*layer + dm
 	if !c.TieEmbeddings {

@@ -27,7 +27,7 @@ func (r *refModel) get(name string) []float64 { return r.p[name] }
 // followed by the output of norm_f.
 func (r *refModel) forward(ids []int32, B, L int) ([]float64, [][]float64) {
 	c := r.cfg
-	D, N, R, dm, K, V := c.DInner, c.DState, c.DtRank, c.DModel, c.DConv, c.Vocab
+	D, dm, V := c.DInner, c.DModel, c.Vocab
 	T := B * L
 	resid := make([]float64, T*dm)
 	ref.Embedding(resid, r.get("backbone.embeddings.weight"), ids, dm)
@@ -71,28 +71,24 @@ func (r *refModel) forward(ids []int32, B, L int) ([]float64, [][]float64) {
 		ref.Gemm(false, true, T, 2*D, dm, 1, normed, r.get(pre+"mixer.in_proj.weight"), 0, xz)
 		addBias(xz, r.get(pre+"mixer.in_proj.bias"))
 		x, z := toBDL(xz, 2*D, 0, D), toBDL(xz, 2*D, D, D)
-		u := make([]float64, B*D*L)
-		ref.Conv1d(u, x, r.get(pre+"mixer.conv1d.weight"), r.get(pre+"mixer.conv1d.bias"), B, D, L, K, true)
-		xdbl := make([]float64, T*(R+2*N))
-		ref.Gemm(false, true, T, R+2*N, D, 1, fromBDL(u, D), r.get(pre+"mixer.x_proj.weight"), 0, xdbl)
-		dtr := make([]float64, T*R)
-		for t := 0; t < T; t++ {
-			copy(dtr[t*R:(t+1)*R], xdbl[t*(R+2*N):])
+		y := r.mixer(pre+"mixer.", x, z, B, L)
+		if c.Bidirectional {
+			flip := func(v []float64) []float64 {
+				out := make([]float64, len(v))
+				ref.Flip(out, v, L)
+				return out
+			}
+			yr := flip(r.mixer(pre+"mixer.rev.", flip(x), flip(z), B, L))
+			for j := range y {
+				y[j] += yr[j]
+			}
 		}
-		delta := make([]float64, T*D)
-		ref.Gemm(false, true, T, D, R, 1, dtr, r.get(pre+"mixer.dt_proj.weight"), 0, delta)
-		aLog := r.get(pre + "mixer.A_log")
-		A := make([]float64, len(aLog))
-		for j, v := range aLog {
-			A[j] = -math.Exp(v)
-		}
-		s := &ref.Scan{Bsz: B, D: D, L: L, N: N, Softplus: true, U: u, Delta: toBDL(delta, D, 0, D), A: A,
-			B: toBDL(xdbl, R+2*N, R, N), C: toBDL(xdbl, R+2*N, R+N, N),
-			Dskip: r.get(pre + "mixer.D"), Z: z, DeltaBias: r.get(pre + "mixer.dt_proj.bias")}
-		y, _ := s.Forward()
 		out := make([]float64, T*dm)
 		ref.Gemm(false, true, T, dm, D, 1, fromBDL(y, D), r.get(pre+"mixer.out_proj.weight"), 0, out)
 		addBias(out, r.get(pre+"mixer.out_proj.bias"))
+		if c.Bidirectional { // the bias of each direction's out_proj
+			addBias(out, r.get(pre+"mixer.out_proj.bias"))
+		}
 		for j := range resid {
 			resid[j] += out[j]
 		}
@@ -108,6 +104,53 @@ func (r *refModel) forward(ids []int32, B, L int) ([]float64, [][]float64) {
 	logits := make([]float64, T*V)
 	ref.Gemm(false, true, T, V, dm, 1, final, head, 0, logits)
 	return logits, hidden
+}
+
+// mixer runs one direction's mixer from x and z (B, D, L) to y (B, D, L),
+// reading the parameters under prefix.
+func (r *refModel) mixer(prefix string, x, z []float64, B, L int) []float64 {
+	c := r.cfg
+	D, N, R, K := c.DInner, c.DState, c.DtRank, c.DConv
+	T := B * L
+	toBDL := func(src []float64, width, off, n int) []float64 {
+		out := make([]float64, B*n*L)
+		for b := 0; b < B; b++ {
+			for t := 0; t < L; t++ {
+				for j := 0; j < n; j++ {
+					out[(b*n+j)*L+t] = src[(b*L+t)*width+off+j]
+				}
+			}
+		}
+		return out
+	}
+	u := make([]float64, B*D*L)
+	ref.Conv1d(u, x, r.get(prefix+"conv1d.weight"), r.get(prefix+"conv1d.bias"), B, D, L, K, true)
+	uT := make([]float64, T*D)
+	for b := 0; b < B; b++ {
+		for d := 0; d < D; d++ {
+			for t := 0; t < L; t++ {
+				uT[(b*L+t)*D+d] = u[(b*D+d)*L+t]
+			}
+		}
+	}
+	xdbl := make([]float64, T*(R+2*N))
+	ref.Gemm(false, true, T, R+2*N, D, 1, uT, r.get(prefix+"x_proj.weight"), 0, xdbl)
+	dtr := make([]float64, T*R)
+	for t := 0; t < T; t++ {
+		copy(dtr[t*R:(t+1)*R], xdbl[t*(R+2*N):])
+	}
+	delta := make([]float64, T*D)
+	ref.Gemm(false, true, T, D, R, 1, dtr, r.get(prefix+"dt_proj.weight"), 0, delta)
+	aLog := r.get(prefix + "A_log")
+	A := make([]float64, len(aLog))
+	for j, v := range aLog {
+		A[j] = -math.Exp(v)
+	}
+	s := &ref.Scan{Bsz: B, D: D, L: L, N: N, Softplus: true, U: u, Delta: toBDL(delta, D, 0, D), A: A,
+		B: toBDL(xdbl, R+2*N, R, N), C: toBDL(xdbl, R+2*N, R+N, N),
+		Dskip: r.get(prefix + "D"), Z: z, DeltaBias: r.get(prefix + "dt_proj.bias")}
+	y, _ := s.Forward()
+	return y
 }
 
 // loss is the mean next-token cross-entropy of the reference forward.
@@ -180,6 +223,10 @@ func generalConfigs() []struct {
 	odd.DInner = 15
 	odd.UseConvBias = false
 	odd.Eps = 1e-6
+	bi1 := mk(8, 2, 11, 4, 3, 2, 2, true, false)
+	bi1.Bidirectional = true
+	bi2 := mk(10, 1, 9, 3, 4, 2, 1, false, true)
+	bi2.Bidirectional = true
 	return []struct {
 		cfg  mamba.Config
 		B, L int
@@ -189,6 +236,8 @@ func generalConfigs() []struct {
 		{mk(16, 3, 7, 5, 4, 2, 2, false, true), 1, 2},
 		{mk(6, 2, 5, 4, 4, 1, 1, true, true), 2, 1},
 		{odd, 2, 70},
+		{bi1, 2, 7},
+		{bi2, 2, 3},
 	}
 }
 
@@ -275,6 +324,13 @@ func TestModelGradients(t *testing.T) {
 func TestStepMatchesForward(t *testing.T) {
 	for i, c := range generalConfigs() {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			if c.cfg.Bidirectional {
+				m, _ := randomModel(t, c.cfg, 1)
+				if _, err := m.Step(m.NewState(1), []int32{0}); err == nil {
+					t.Error("Step on a bidirectional model: no error")
+				}
+				return
+			}
 			m, _ := randomModel(t, c.cfg, uint64(200+i))
 			ids := randomIDs(rand.New(rand.NewPCG(uint64(i), 3)), c.B*c.L, c.cfg.Vocab)
 			pass, err := m.Forward(ids, c.B, c.L, mamba.ForwardOptions{})

@@ -80,7 +80,14 @@ type layerActs struct {
 	in     core.Tensor // (B, L, d_model) residual stream entering the block
 	normed core.Tensor // (B, L, d_model) RMSNorm(in)
 	rstd   core.Tensor // (B·L)
-	x, z   core.Tensor // (B, D, L) in_proj halves: conv input and gate
+	fwd    dirActs     // the (forward) mixer
+	rev    dirActs     // the reverse mixer of a bidirectional block
+	ysum   core.Tensor // (B, D, L) bidirectional: fwd.y + flip(rev.y), what out_proj reads
+}
+
+// dirActs are the activations of one direction's mixer.
+type dirActs struct {
+	x, z   core.Tensor // (B, D, L) in_proj halves (flipped for the reverse direction): conv input and gate
 	u      core.Tensor // (B, D, L) SiLU(conv(x)), the scan input
 	dtr    core.Tensor // (B, R, L) low-rank input of Δ
 	bm, cm core.Tensor // (B, N, L) the input-dependent B and C
@@ -119,6 +126,7 @@ func (m *Model) CheckIDs(ids []int32) error {
 type ForwardOptions struct {
 	Train  bool // keep every block's activations for Backward
 	Hidden bool // keep the residual stream after each block (Pass.Hidden)
+	NoHead bool // stop at the final norm: no logits (for task heads)
 }
 
 // Forward runs the model over ids, B sequences of L tokens laid out (B, L).
@@ -162,6 +170,9 @@ func (m *Model) Forward(ids []int32, B, L int, opt ForwardOptions) (*Pass, error
 	if opt.Hidden {
 		p.Hidden = append(p.Hidden, p.final)
 	}
+	if opt.NoHead {
+		return p, nil
+	}
 	p.Logits = m.tensor(B, L, cfg.Vocab)
 	ops.Gemm(core.GemmArgs{TransB: true, M: B * L, N: cfg.Vocab, K: dm, Alpha: 1,
 		A: p.final, B: m.P.Head, C: p.Logits})
@@ -180,17 +191,21 @@ func (m *Model) alloc(t core.Tensor, shape ...int) core.Tensor {
 
 // blockForward computes next = in + mixer(RMSNorm(in)) for one block,
 // recording activations in a, and the scan's final state in hLast when given.
+// A bidirectional block (BiMamba, as in Caduceus) adds a reverse mixer that
+// reads the flipped sequence through the same in_proj, and out_proj reads
+// the sum of both directions.
 func (m *Model) blockForward(l *Layer, a *layerActs, in, next core.Tensor, B, L int, hLast core.Tensor) {
 	cfg, ops := m.Cfg, m.Ops
-	D, N, R, dm := cfg.DInner, cfg.DState, cfg.DtRank, cfg.DModel
+	D, dm := cfg.DInner, cfg.DModel
 	a.in = in
 	a.normed = m.alloc(a.normed, B, L, dm)
 	a.rstd = m.alloc(a.rstd, B*L)
 	ops.RMSNorm(a.normed, a.rstd, in, l.Norm, float32(cfg.Eps))
 
 	// in_proj: x_b = W[0:D]·normed_bᵀ and z_b = W[D:2D]·normed_bᵀ, each (D, L).
-	a.x, a.z = m.alloc(a.x, B, D, L), m.alloc(a.z, B, D, L)
-	for h, dst := range []core.Tensor{a.x, a.z} {
+	f := &a.fwd
+	f.x, f.z = m.alloc(f.x, B, D, L), m.alloc(f.z, B, D, L)
+	for h, dst := range []core.Tensor{f.x, f.z} {
 		ops.Gemm(core.GemmArgs{TransB: true, M: D, N: L, K: dm, Batch: B, Alpha: 1,
 			A: l.InProj.Slice(h*D, (h+1)*D), B: a.normed, StrideB: L * dm, C: dst, StrideC: D * L})
 		if !l.InBias.IsNil() { // dst_b += bias ⊗ 1_L
@@ -198,8 +213,58 @@ func (m *Model) blockForward(l *Layer, a *layerActs, in, next core.Tensor, B, L 
 				A: l.InBias.Slice(h*D, (h+1)*D), B: m.onesVec(L), C: dst, StrideC: D * L})
 		}
 	}
+	m.mixerForward(l.mixer(), f, B, L, hLast)
+	y := f.y
+	if l.Rev != nil {
+		r := &a.rev
+		r.x, r.z = m.alloc(r.x, B, D, L), m.alloc(r.z, B, D, L)
+		ops.Flip(r.x, f.x)
+		ops.Flip(r.z, f.z)
+		m.mixerForward(l.Rev.mixer(), r, B, L, core.Tensor{})
+		a.ysum = m.alloc(a.ysum, B, D, L)
+		ops.Flip(a.ysum, r.y)
+		ops.Axpy(1, f.y, a.ysum)
+		y = a.ysum
+	}
+
+	// out_proj onto the residual: next_b = in_b + y_bᵀ·W_outᵀ (+ bias, once per direction).
+	ops.Copy(next, in)
+	ops.Gemm(core.GemmArgs{TransA: true, TransB: true, M: L, N: dm, K: D, Batch: B, Alpha: 1, Beta: 1,
+		A: y, StrideA: D * L, B: l.OutProj, C: next, StrideC: L * dm})
+	if !l.OutBias.IsNil() {
+		ops.Gemm(core.GemmArgs{M: B * L, N: dm, K: 1, Alpha: float32(l.directions()), Beta: 1,
+			A: m.onesVec(B * L), B: l.OutBias, C: next})
+	}
+}
+
+// mixerParams are the parameters of one direction's mixer between in_proj
+// and out_proj.
+type mixerParams struct {
+	ConvW, ConvB, XProj, DtProj, DtBias, ALog, D core.Tensor
+}
+
+func (l *Layer) mixer() mixerParams {
+	return mixerParams{l.ConvW, l.ConvB, l.XProj, l.DtProj, l.DtBias, l.ALog, l.D}
+}
+
+func (r *RevMixer) mixer() mixerParams {
+	return mixerParams{r.ConvW, r.ConvB, r.XProj, r.DtProj, r.DtBias, r.ALog, r.D}
+}
+
+func (l *Layer) directions() int {
+	if l.Rev != nil {
+		return 2
+	}
+	return 1
+}
+
+// mixerForward computes a.y from a.x and a.z: causal conv and SiLU, x_proj
+// into Δ's input, B and C, dt_proj, and the gated selective scan.
+func (m *Model) mixerForward(p mixerParams, a *dirActs, B, L int, hLast core.Tensor) {
+	cfg, ops := m.Cfg, m.Ops
+	D, N, R := cfg.DInner, cfg.DState, cfg.DtRank
 	a.u = m.alloc(a.u, B, D, L)
-	ops.Conv1d(core.ConvArgs{X: a.x, W: l.ConvW, Bias: l.ConvB, Out: a.u, SiLU: true})
+	ops.Conv1d(core.ConvArgs{X: a.x, W: p.ConvW, Bias: p.ConvB, Out: a.u, SiLU: true})
 
 	// x_proj: (dtr; B; C)_b = W_x·u_b, three row blocks of W_x.
 	a.dtr, a.bm, a.cm = m.alloc(a.dtr, B, R, L), m.alloc(a.bm, B, N, L), m.alloc(a.cm, B, N, L)
@@ -207,27 +272,18 @@ func (m *Model) blockForward(l *Layer, a *layerActs, in, next core.Tensor, B, L 
 	for _, dst := range []core.Tensor{a.dtr, a.bm, a.cm} {
 		rows := dst.Shape[1]
 		ops.Gemm(core.GemmArgs{M: rows, N: L, K: D, Batch: B, Alpha: 1,
-			A: l.XProj.Slice(row, row+rows), B: a.u, StrideB: D * L, C: dst, StrideC: rows * L})
+			A: p.XProj.Slice(row, row+rows), B: a.u, StrideB: D * L, C: dst, StrideC: rows * L})
 		row += rows
 	}
 	// dt_proj without its bias (the scan adds it): delta_b = W_dt·dtr_b.
 	a.delta = m.alloc(a.delta, B, D, L)
 	ops.Gemm(core.GemmArgs{M: D, N: L, K: R, Batch: B, Alpha: 1,
-		A: l.DtProj, B: a.dtr, StrideB: R * L, C: a.delta, StrideC: D * L})
+		A: p.DtProj, B: a.dtr, StrideB: R * L, C: a.delta, StrideC: D * L})
 
-	a.a = m.negExp(m.alloc(a.a, D, N), l.ALog)
+	a.a = m.negExp(m.alloc(a.a, D, N), p.ALog)
 	a.y = m.alloc(a.y, B, D, L)
-	ops.SelectiveScan(core.ScanArgs{U: a.u, Delta: a.delta, A: a.a, B: a.bm, C: a.cm, D: l.D, Z: a.z,
-		DeltaBias: l.DtBias, DeltaSoftplus: true, Out: a.y, HLast: hLast})
-
-	// out_proj onto the residual: next_b = in_b + y_bᵀ·W_outᵀ (+ bias).
-	ops.Copy(next, in)
-	ops.Gemm(core.GemmArgs{TransA: true, TransB: true, M: L, N: dm, K: D, Batch: B, Alpha: 1, Beta: 1,
-		A: a.y, StrideA: D * L, B: l.OutProj, C: next, StrideC: L * dm})
-	if !l.OutBias.IsNil() {
-		ops.Gemm(core.GemmArgs{M: B * L, N: dm, K: 1, Alpha: 1, Beta: 1,
-			A: m.onesVec(B * L), B: l.OutBias, C: next})
-	}
+	ops.SelectiveScan(core.ScanArgs{U: a.u, Delta: a.delta, A: a.a, B: a.bm, C: a.cm, D: p.D, Z: a.z,
+		DeltaBias: p.DtBias, DeltaSoftplus: true, Out: a.y, HLast: hLast})
 }
 
 // NextTokenTargets returns the targets of next-token prediction for ids laid
@@ -302,7 +358,23 @@ func (m *Model) Backward(p *Pass, targets []int32, grads *Params) {
 	dfinal := m.tensor(B, L, dm)
 	ops.Gemm(core.GemmArgs{M: T, N: dm, K: V, Alpha: 1, A: dlogits, B: m.P.Head, C: dfinal})
 	p.Logits = core.Tensor{}
+	m.BackwardHidden(p, dfinal, grads)
+}
 
+// Final returns the output of the final norm, (B, L, d_model): what the LM
+// head reads, and what task heads (classification) read instead.
+func (p *Pass) Final() core.Tensor { return p.final }
+
+// BackwardHidden adds to grads the gradient of a loss whose gradient with
+// respect to the final norm's output (Pass.Final) is dfinal (B, L, d_model),
+// back through norm_f, every block and the embedding.
+func (m *Model) BackwardHidden(p *Pass, dfinal core.Tensor, grads *Params) {
+	if p.layers == nil && len(m.P.Layers) > 0 {
+		panic("mamba: BackwardHidden needs a pass run with ForwardOptions.Train")
+	}
+	cfg, ops := m.Cfg, m.Ops
+	B, L, dm := p.B, p.L, cfg.DModel
+	T := B * L
 	dresid := m.tensor(B, L, dm)
 	ops.RMSNormBackward(dresid, grads.NormF, dfinal, p.resid, m.P.NormF, p.frstd, float32(cfg.Eps))
 
@@ -319,10 +391,12 @@ type blockGrads struct {
 	ddtr, dbm, dcm         core.Tensor // (B, R, L), (B, N, L), (B, N, L)
 	dA                     core.Tensor // (D, N)
 	dnormed, din           core.Tensor // (B, L, d_model)
+	dyRev, dxRev, dzRev    core.Tensor // (B, D, L) bidirectional blocks
 }
 
 // blockBackward propagates dresid (the gradient of the residual stream after
-// the block) to before it, in place, adding parameter gradients to g.
+// the block) to before it, in place, adding parameter gradients to g. It
+// mirrors blockForward step by step in reverse.
 func (m *Model) blockBackward(l, g *Layer, a *layerActs, s *blockGrads, dresid core.Tensor, B, L int) {
 	cfg, ops := m.Cfg, m.Ops
 	D, N, R, dm := cfg.DInner, cfg.DState, cfg.DtRank, cfg.DModel
@@ -333,56 +407,36 @@ func (m *Model) blockBackward(l, g *Layer, a *layerActs, s *blockGrads, dresid c
 	s.dnormed, s.din = m.alloc(s.dnormed, B, L, dm), m.alloc(s.din, B, L, dm)
 
 	// out_proj: next_b = y_bᵀ·W_outᵀ (+ bias).
+	y := a.fwd.y
+	if l.Rev != nil {
+		y = a.ysum
+	}
 	for b := 0; b < B; b++ {
 		ops.Gemm(core.GemmArgs{TransA: true, TransB: true, M: dm, N: D, K: L, Alpha: 1, Beta: 1,
-			A: dresid.Index(b), B: a.y.Index(b), C: g.OutProj})
+			A: dresid.Index(b), B: y.Index(b), C: g.OutProj})
 	}
 	if !g.OutBias.IsNil() {
-		ops.Gemm(core.GemmArgs{TransA: true, M: 1, N: dm, K: B * L, Alpha: 1, Beta: 1,
+		ops.Gemm(core.GemmArgs{TransA: true, M: 1, N: dm, K: B * L, Alpha: float32(l.directions()), Beta: 1,
 			A: m.onesVec(B * L), B: dresid, C: g.OutBias})
 	}
 	ops.Gemm(core.GemmArgs{TransA: true, TransB: true, M: D, N: L, K: dm, Batch: B, Alpha: 1,
 		A: l.OutProj, B: dresid, StrideB: L * dm, C: s.dy, StrideC: D * L})
 
-	// The scan.
-	ops.Fill(s.dA, 0)
-	ops.SelectiveScanBackward(
-		core.ScanArgs{U: a.u, Delta: a.delta, A: a.a, B: a.bm, C: a.cm, D: l.D, Z: a.z,
-			DeltaBias: l.DtBias, DeltaSoftplus: true},
-		core.ScanGrads{DOut: s.dy, DU: s.du, DDelta: s.ddelta, DA: s.dA, DB: s.dbm, DC: s.dcm,
-			DD: g.D, DZ: s.dz, DDeltaBias: g.DtBias})
-	// A = −exp(A_log): dA_log = dA·A.
-	dA, A := ops.ToHost(s.dA), ops.ToHost(a.a)
-	for i := range dA {
-		dA[i] *= A[i]
+	if l.Rev != nil {
+		// The reverse direction first: its gradients, flipped back, seed dx and dz.
+		s.dyRev, s.dxRev, s.dzRev = m.alloc(s.dyRev, B, D, L), m.alloc(s.dxRev, B, D, L), m.alloc(s.dzRev, B, D, L)
+		ops.Flip(s.dyRev, s.dy)
+		ops.Copy(s.dy, s.dyRev) // the mixer reads its upstream gradient from s.dy
+		m.mixerBackward(l.Rev.mixer(), g.Rev.mixer(), &a.rev, s, B, L)
+		ops.Flip(s.dxRev, s.dx)
+		ops.Flip(s.dzRev, s.dz)
+		ops.Flip(s.dy, s.dyRev) // restore the forward direction's upstream gradient
 	}
-	ops.Upload(s.dA, dA)
-	ops.Axpy(1, s.dA, g.ALog)
-
-	// dt_proj: delta_b = W_dt·dtr_b.
-	for b := 0; b < B; b++ {
-		ops.Gemm(core.GemmArgs{TransB: true, M: D, N: R, K: L, Alpha: 1, Beta: 1,
-			A: s.ddelta.Index(b), B: a.dtr.Index(b), C: g.DtProj})
+	m.mixerBackward(l.mixer(), g.mixer(), &a.fwd, s, B, L)
+	if l.Rev != nil {
+		ops.Axpy(1, s.dxRev, s.dx)
+		ops.Axpy(1, s.dzRev, s.dz)
 	}
-	ops.Gemm(core.GemmArgs{TransA: true, M: R, N: L, K: D, Batch: B, Alpha: 1,
-		A: l.DtProj, B: s.ddelta, StrideB: D * L, C: s.ddtr, StrideC: R * L})
-
-	// x_proj: (dtr; B; C)_b = W_x·u_b.
-	row := 0
-	for _, d := range []core.Tensor{s.ddtr, s.dbm, s.dcm} {
-		rows := d.Shape[1]
-		for b := 0; b < B; b++ {
-			ops.Gemm(core.GemmArgs{TransB: true, M: rows, N: D, K: L, Alpha: 1, Beta: 1,
-				A: d.Index(b), B: a.u.Index(b), C: g.XProj.Slice(row, row+rows)})
-		}
-		ops.Gemm(core.GemmArgs{TransA: true, M: D, N: L, K: rows, Batch: B, Alpha: 1, Beta: 1,
-			A: l.XProj.Slice(row, row+rows), B: d, StrideB: rows * L, C: s.du, StrideC: D * L})
-		row += rows
-	}
-
-	// conv + SiLU.
-	ops.Conv1dBackward(core.ConvArgs{X: a.x, W: l.ConvW, Bias: l.ConvB, SiLU: true},
-		core.ConvGrads{DOut: s.du, DX: s.dx, DW: g.ConvW, DBias: g.ConvB})
 
 	// in_proj: x_b = W[0:D]·normed_bᵀ, z_b = W[D:2D]·normed_bᵀ.
 	for h, d := range []core.Tensor{s.dx, s.dz} {
@@ -401,4 +455,52 @@ func (m *Model) blockBackward(l, g *Layer, a *layerActs, s *blockGrads, dresid c
 	// RMSNorm, then the residual branch joins the skip path.
 	ops.RMSNormBackward(s.din, g.Norm, s.dnormed, a.in, l.Norm, a.rstd, float32(cfg.Eps))
 	ops.Axpy(1, s.din, dresid)
+}
+
+// mixerBackward takes the gradient of a direction's output y from s.dy and
+// writes the gradients of its inputs x and z to s.dx and s.dz, adding
+// parameter gradients to g. It mirrors mixerForward in reverse.
+func (m *Model) mixerBackward(p, g mixerParams, a *dirActs, s *blockGrads, B, L int) {
+	cfg, ops := m.Cfg, m.Ops
+	D, R := cfg.DInner, cfg.DtRank
+
+	// The scan.
+	ops.Fill(s.dA, 0)
+	ops.SelectiveScanBackward(
+		core.ScanArgs{U: a.u, Delta: a.delta, A: a.a, B: a.bm, C: a.cm, D: p.D, Z: a.z,
+			DeltaBias: p.DtBias, DeltaSoftplus: true},
+		core.ScanGrads{DOut: s.dy, DU: s.du, DDelta: s.ddelta, DA: s.dA, DB: s.dbm, DC: s.dcm,
+			DD: g.D, DZ: s.dz, DDeltaBias: g.DtBias})
+	// A = −exp(A_log): dA_log = dA·A.
+	dA, A := ops.ToHost(s.dA), ops.ToHost(a.a)
+	for i := range dA {
+		dA[i] *= A[i]
+	}
+	ops.Upload(s.dA, dA)
+	ops.Axpy(1, s.dA, g.ALog)
+
+	// dt_proj: delta_b = W_dt·dtr_b.
+	for b := 0; b < B; b++ {
+		ops.Gemm(core.GemmArgs{TransB: true, M: D, N: R, K: L, Alpha: 1, Beta: 1,
+			A: s.ddelta.Index(b), B: a.dtr.Index(b), C: g.DtProj})
+	}
+	ops.Gemm(core.GemmArgs{TransA: true, M: R, N: L, K: D, Batch: B, Alpha: 1,
+		A: p.DtProj, B: s.ddelta, StrideB: D * L, C: s.ddtr, StrideC: R * L})
+
+	// x_proj: (dtr; B; C)_b = W_x·u_b.
+	row := 0
+	for _, d := range []core.Tensor{s.ddtr, s.dbm, s.dcm} {
+		rows := d.Shape[1]
+		for b := 0; b < B; b++ {
+			ops.Gemm(core.GemmArgs{TransB: true, M: rows, N: D, K: L, Alpha: 1, Beta: 1,
+				A: d.Index(b), B: a.u.Index(b), C: g.XProj.Slice(row, row+rows)})
+		}
+		ops.Gemm(core.GemmArgs{TransA: true, M: D, N: L, K: rows, Batch: B, Alpha: 1, Beta: 1,
+			A: p.XProj.Slice(row, row+rows), B: d, StrideB: rows * L, C: s.du, StrideC: D * L})
+		row += rows
+	}
+
+	// conv + SiLU.
+	ops.Conv1dBackward(core.ConvArgs{X: a.x, W: p.ConvW, Bias: p.ConvB, SiLU: true},
+		core.ConvGrads{DOut: s.du, DX: s.dx, DW: g.ConvW, DBias: g.ConvB})
 }

@@ -23,6 +23,20 @@ type Layer struct {
 	D       core.Tensor // (D) skip connection
 	OutProj core.Tensor // (d_model, D)
 	OutBias core.Tensor // (d_model) or nil
+	Rev     *RevMixer   // the reverse direction of a bidirectional block, or nil
+}
+
+// RevMixer is the reverse direction of a bidirectional (BiMamba) block, as
+// in Caduceus with weight tying: its own convolution, projections of Δ, B
+// and C, A and D, while in_proj and out_proj are the forward direction's.
+type RevMixer struct {
+	ConvW  core.Tensor // (D, K)
+	ConvB  core.Tensor // (D) or nil
+	XProj  core.Tensor // (R + 2·N, D)
+	DtProj core.Tensor // (D, R)
+	DtBias core.Tensor // (D)
+	ALog   core.Tensor // (D, N)
+	D      core.Tensor // (D)
 }
 
 // Params holds every parameter of a model. With tied embeddings Head is the
@@ -64,6 +78,13 @@ func NewParams(cfg Config, be core.Backend) *Params {
 		if cfg.UseConvBias {
 			l.ConvB = be.Alloc(D)
 		}
+		if cfg.Bidirectional {
+			l.Rev = &RevMixer{ConvW: be.Alloc(D, K), XProj: be.Alloc(R+2*N, D), DtProj: be.Alloc(D, R),
+				DtBias: be.Alloc(D), ALog: be.Alloc(D, N), D: be.Alloc(D)}
+			if cfg.UseConvBias {
+				l.Rev.ConvB = be.Alloc(D)
+			}
+		}
 	}
 	if cfg.TieEmbeddings {
 		p.Head, p.Tied = p.Embed, true
@@ -101,6 +122,15 @@ func (p *Params) List() []Named {
 		add(pre+"mixer.D", l.D)
 		add(pre+"mixer.out_proj.weight", l.OutProj)
 		add(pre+"mixer.out_proj.bias", l.OutBias)
+		if r := l.Rev; r != nil {
+			add(pre+"mixer.rev.conv1d.weight", r.ConvW, r.ConvW.Shape[0], 1, r.ConvW.Shape[1])
+			add(pre+"mixer.rev.conv1d.bias", r.ConvB)
+			add(pre+"mixer.rev.x_proj.weight", r.XProj)
+			add(pre+"mixer.rev.dt_proj.weight", r.DtProj)
+			add(pre+"mixer.rev.dt_proj.bias", r.DtBias)
+			add(pre+"mixer.rev.A_log", r.ALog)
+			add(pre+"mixer.rev.D", r.D)
+		}
 	}
 	add("backbone.norm_f.weight", p.NormF)
 	if !p.Tied {
@@ -138,22 +168,28 @@ func (p *Params) Init(cfg Config, be core.Backend, r *rand.Rand) {
 	}
 	set(p.NormF, one)
 	D, N := cfg.DInner, cfg.DState
-	for _, l := range p.Layers {
-		set(l.Norm, one)
-		set(l.InProj, uniform(1/math.Sqrt(float64(cfg.DModel))))
-		set(l.ConvW, uniform(1/math.Sqrt(float64(cfg.DConv))))
-		if !l.ConvB.IsNil() {
-			set(l.ConvB, uniform(1/math.Sqrt(float64(cfg.DConv))))
+	initMixer := func(mp mixerParams) {
+		set(mp.ConvW, uniform(1/math.Sqrt(float64(cfg.DConv))))
+		if !mp.ConvB.IsNil() {
+			set(mp.ConvB, uniform(1/math.Sqrt(float64(cfg.DConv))))
 		}
-		set(l.XProj, uniform(1/math.Sqrt(float64(D))))
-		set(l.DtProj, uniform(math.Pow(float64(cfg.DtRank), -0.5)*cfg.DtScale))
-		set(l.DtBias, func(int) float64 {
+		set(mp.XProj, uniform(1/math.Sqrt(float64(D))))
+		set(mp.DtProj, uniform(math.Pow(float64(cfg.DtRank), -0.5)*cfg.DtScale))
+		set(mp.DtBias, func(int) float64 {
 			lo, hi := math.Log(cfg.DtMin), math.Log(cfg.DtMax)
 			dt := math.Max(math.Exp(lo+r.Float64()*(hi-lo)), cfg.DtInitFloor)
 			return dt + math.Log(-math.Expm1(-dt)) // softplus⁻¹(dt)
 		})
-		set(l.ALog, func(i int) float64 { return math.Log(float64(i%N + 1)) })
-		set(l.D, one)
+		set(mp.ALog, func(i int) float64 { return math.Log(float64(i%N + 1)) })
+		set(mp.D, one)
+	}
+	for _, l := range p.Layers {
+		set(l.Norm, one)
+		set(l.InProj, uniform(1/math.Sqrt(float64(cfg.DModel))))
+		initMixer(l.mixer())
+		if l.Rev != nil {
+			initMixer(l.Rev.mixer())
+		}
 		scale := 1 / math.Sqrt(float64(D))
 		if cfg.RescalePrenormResidual {
 			scale /= math.Sqrt(float64(cfg.NLayer))

@@ -1,6 +1,7 @@
 package mamba
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/mambakit/mambakit/core"
@@ -18,6 +19,8 @@ type State struct {
 	rstd, final, logits                           core.Tensor
 	a                                             []core.Tensor // per block (D, N) A = −exp(A_log)
 }
+
+var errBidirectional = errors.New("a bidirectional model has no recurrent form: it reads every sequence both ways")
 
 // NewState returns a zero state for B sequences: the state before any token.
 func (m *Model) NewState(B int) *State {
@@ -41,6 +44,9 @@ func (m *Model) NewState(B int) *State {
 // advancing s, and returns the logits for the next token, (B, V). The
 // returned tensor is reused by the next Step.
 func (m *Model) Step(s *State, ids []int32) (core.Tensor, error) {
+	if m.Cfg.Bidirectional {
+		return core.Tensor{}, errBidirectional
+	}
 	if len(ids) != s.B {
 		return core.Tensor{}, fmt.Errorf("step: %d ids for a state of %d sequences", len(ids), s.B)
 	}
@@ -93,6 +99,9 @@ func (m *Model) Step(s *State, ids []int32) (core.Tensor, error) {
 // after the last token, ready for Step. It gives the same state as feeding
 // the tokens one by one through Step.
 func (m *Model) Prefill(ids []int32, B, L int) ([]float32, *State, error) {
+	if m.Cfg.Bidirectional {
+		return nil, nil, errBidirectional
+	}
 	if L < 1 {
 		return nil, nil, fmt.Errorf("prefill: empty prompt")
 	}
@@ -113,7 +122,7 @@ func (m *Model) Prefill(ids []int32, B, L int) ([]float32, *State, error) {
 		next := m.tensor(B, L, dm)
 		m.blockForward(&m.P.Layers[i], acts, resid, next, B, L, s.SSM[i])
 		// The conv state is the last K inputs x (zero before the start).
-		x := ops.ToHost(acts.x)
+		x := ops.ToHost(acts.fwd.x)
 		conv := make([]float32, B*D*K)
 		for r := 0; r < B*D; r++ {
 			for k := 0; k < K; k++ {

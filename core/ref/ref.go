@@ -279,3 +279,12 @@ func AdamW(p, grad, m, v []float64, lr, beta1, beta2, eps, wd float64, step int,
 		p[i] -= lr * (m[i] / bc1) / (math.Sqrt(v[i]/bc2) + eps)
 	}
 }
+
+// Flip reverses each run of L consecutive values: dst[r·L + t] = src[r·L + L−1−t].
+func Flip(dst, src []float64, L int) {
+	for r := 0; r*L < len(src); r++ {
+		for t := 0; t < L; t++ {
+			dst[r*L+t] = src[r*L+L-1-t]
+		}
+	}
+}

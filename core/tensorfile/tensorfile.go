@@ -351,6 +351,9 @@ func WriteAtomic(path string, fill func(*os.File) error) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
 	if err = fill(f); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

@@ -88,6 +88,20 @@ func (*Backend) Fill(t core.Tensor, v float32) {
 // Copy implements core.Backend.
 func (*Backend) Copy(dst, src core.Tensor) { copy(dst.Host(), src.Host()) }
 
+// Flip implements core.Backend: reverses the innermost dimension.
+func (*Backend) Flip(dst, src core.Tensor) {
+	L := src.Shape[len(src.Shape)-1]
+	d, s := dst.Host(), src.Host()
+	parallelFor(len(s)/max(L, 1), 64, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			sr, dr := s[r*L:(r+1)*L], d[r*L:(r+1)*L]
+			for t := range sr {
+				dr[t] = sr[L-1-t]
+			}
+		}
+	})
+}
+
 // Axpy implements core.Backend: y += alpha·x.
 func (*Backend) Axpy(alpha float32, x, y core.Tensor) {
 	xs, ys := x.Host(), y.Host()
