@@ -24,7 +24,7 @@ func LossCurve(metricsPath, pngPath, title string) error {
 	}
 	defer f.Close()
 	var train, smooth, val plotter.XYs
-	ema, seen := 0.0, false
+	ema, weight := 0.0, 0.0 // bias-corrected exponential moving average
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<16), 1<<24)
 	line := 0
@@ -40,12 +40,9 @@ func LossCurve(metricsPath, pngPath, title string) error {
 		}
 		if m.Loss != nil {
 			train = append(train, plotter.XY{X: float64(m.Step), Y: *m.Loss})
-			if !seen {
-				ema, seen = *m.Loss, true
-			} else {
-				ema = 0.95*ema + 0.05**m.Loss
-			}
-			smooth = append(smooth, plotter.XY{X: float64(m.Step), Y: ema})
+			ema = 0.9*ema + 0.1**m.Loss
+			weight = 0.9*weight + 0.1
+			smooth = append(smooth, plotter.XY{X: float64(m.Step), Y: ema / weight})
 		}
 		if m.ValLoss != nil {
 			val = append(val, plotter.XY{X: float64(m.Step), Y: *m.ValLoss})
