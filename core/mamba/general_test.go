@@ -168,7 +168,7 @@ func (r *refModel) loss(ids []int32, B, L int) float64 {
 
 // randomModel initialises a model as mamba_ssm would, then perturbs the
 // parameters that start constant (norms, D, biases) so that a mistake in any
-// of them shows, and returns it with its float64 twin.
+// of them shows, and the time-step bias, and returns it with its float64 twin.
 func randomModel(t *testing.T, cfg mamba.Config, seed uint64) (*mamba.Model, *refModel) {
 	t.Helper()
 	m, err := mamba.New(cfg, cpu.New())
@@ -190,6 +190,11 @@ func randomModel(t *testing.T, cfg mamba.Config, seed uint64) (*mamba.Model, *re
 				h[i] += float32(0.1 * r.NormFloat64())
 			case strings.HasSuffix(p.Name, "proj.bias") && !strings.Contains(p.Name, "dt_proj"):
 				h[i] = float32(0.1 * r.NormFloat64())
+			case strings.HasSuffix(p.Name, "dt_proj.bias"):
+				// Time steps of order 1 rather than Mamba's initial 0.001–0.1,
+				// so that Δ's gradients are large enough for finite
+				// differences to check.
+				h[i] = float32(0.5 * r.NormFloat64())
 			}
 		}
 		m.Ops.Upload(p.T, h)
