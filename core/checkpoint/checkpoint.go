@@ -43,7 +43,7 @@ func Load(dir string, be core.Backend) (*mamba.Model, *Info, error) {
 		return nil, nil, err
 	}
 	info.Files = files
-	if err := fill(m, src, info); err != nil {
+	if err := fill(m, src, info, nil); err != nil {
 		return nil, nil, err
 	}
 	return m, info, nil
@@ -289,8 +289,9 @@ func checkFinite(file, name string, v []float32, shape []int) error {
 }
 
 // fill copies every parameter of m from src, checking names, shapes,
-// dtypes and values.
-func fill(m *mamba.Model, src *source, info *Info) error {
+// dtypes and values. Tensors named in others belong to the caller (a task
+// head) and are not reported as unexpected.
+func fill(m *mamba.Model, src *source, info *Info, others map[string]bool) error {
 	params := m.P.List()
 	want := map[string]bool{}
 	var errs []error
@@ -327,7 +328,7 @@ func fill(m *mamba.Model, src *source, info *Info) error {
 	}
 	var extra []string
 	for _, n := range src.names {
-		if want[n] {
+		if want[n] || others[n] {
 			continue
 		}
 		if n == "lm_head.weight" && m.Cfg.TieEmbeddings {
@@ -405,7 +406,7 @@ func LoadWeights(dir string, m *mamba.Model) error {
 		return err
 	}
 	info.Files = files
-	return fill(m, src, info)
+	return fill(m, src, info, nil)
 }
 
 type modelShape struct {

@@ -74,7 +74,13 @@ type AdamW struct {
 
 // NewAdamW prepares AdamW for params with gradients grads (same layout).
 func NewAdamW(cfg Config, be core.Backend, params, grads *mamba.Params) *AdamW {
-	o := &AdamW{Cfg: cfg, ops: core.Ops{Backend: be}, p: params.List(), g: grads.List()}
+	return NewAdamWNamed(cfg, be, params.List(), grads.List())
+}
+
+// NewAdamWNamed prepares AdamW for named parameters and their gradients,
+// listed in the same order (a model with a task head, say).
+func NewAdamWNamed(cfg Config, be core.Backend, params, grads []mamba.Named) *AdamW {
+	o := &AdamW{Cfg: cfg, ops: core.Ops{Backend: be}, p: params, g: grads}
 	if len(o.p) != len(o.g) {
 		panic("optim: parameters and gradients differ in layout")
 	}

@@ -1,0 +1,289 @@
+// Package classify trains and evaluates sequence classifiers on any
+// modality: fixed-length crops of token sequences, a Mamba backbone, a
+// pooled linear head; accuracy, MCC, macro-F1 and AUROC; optional test-time
+// conjoining of a sequence with a transformed copy (the reverse complement,
+// for DNA).
+package classify
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/mambakit/mambakit/core/mamba"
+	"github.com/mambakit/mambakit/core/optim"
+	"github.com/mambakit/mambakit/pipelines/report"
+)
+
+// Example is one labelled sequence of token ids.
+type Example struct {
+	ID    string
+	IDs   []int32
+	Label int32
+}
+
+// Config is a classifier training run.
+type Config struct {
+	SeqLen    int   // longer sequences are cropped (randomly in training, centrally otherwise), shorter padded
+	Pad       int32 // the padding token
+	Batch     int
+	Steps     int
+	Optim     optim.Config
+	Seed      uint64
+	EvalEvery int // steps between validations (0: at the end)
+	// Augment, when set, transforms a training crop (e.g. reverse complement
+	// at random); it gets the step's random source.
+	Augment func(ids []int32, r *rand.Rand) []int32
+	OutDir  string    // metrics.jsonl and loss.png go here
+	Out     io.Writer // progress (nil: silent)
+}
+
+// Result summarises training.
+type Result struct {
+	Steps        int
+	Seconds      float64
+	TokensPerSec float64
+	TrainLoss    float64
+	Val          *Metrics // last validation (nil without validation data)
+	Metrics      string
+	CurvePNG     string
+}
+
+// ErrInterrupted is returned when training was stopped by the context.
+var ErrInterrupted = errors.New("classifier training interrupted")
+
+// crop returns ids cut or padded to L, with the real length; random crops
+// when r is set, central ones otherwise.
+func crop(ids []int32, L int, pad int32, r *rand.Rand) ([]int32, int) {
+	out := make([]int32, L)
+	if len(ids) >= L {
+		off := (len(ids) - L) / 2
+		if r != nil {
+			off = r.IntN(len(ids) - L + 1)
+		}
+		copy(out, ids[off:off+L])
+		return out, L
+	}
+	copy(out, ids)
+	for i := len(ids); i < L; i++ {
+		out[i] = pad
+	}
+	return out, len(ids)
+}
+
+// batchOf lays out examples as (B, L) ids with their lengths and labels.
+func batchOf(ex []Example, L int, pad int32, r *rand.Rand, augment func([]int32, *rand.Rand) []int32) ([]int32, []int, []int32) {
+	ids := make([]int32, 0, len(ex)*L)
+	lens := make([]int, len(ex))
+	labels := make([]int32, len(ex))
+	for i, e := range ex {
+		seq := e.IDs
+		c, n := crop(seq, L, pad, r)
+		if augment != nil {
+			a := augment(c[:n], r)
+			copy(c, a)
+		}
+		ids = append(ids, c...)
+		lens[i], labels[i] = n, e.Label
+	}
+	return ids, lens, labels
+}
+
+// Train fits c on train, validating on val (may be empty), and returns the
+// run's summary. Batches are drawn with replacement, seeded by (Seed, step).
+func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg Config) (Result, error) {
+	res := Result{}
+	if len(train) == 0 {
+		return res, fmt.Errorf("no training examples")
+	}
+	if cfg.OutDir != "" {
+		if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+			return res, err
+		}
+		res.Metrics = filepath.Join(cfg.OutDir, "metrics.jsonl")
+		res.CurvePNG = filepath.Join(cfg.OutDir, "loss.png")
+	}
+	var mw *bufio.Writer
+	if res.Metrics != "" {
+		f, err := os.Create(res.Metrics)
+		if err != nil {
+			return res, err
+		}
+		defer f.Close()
+		mw = bufio.NewWriter(f)
+		defer mw.Flush()
+	}
+	logMetric := func(v any) {
+		if mw != nil {
+			b, _ := json.Marshal(v)
+			mw.Write(append(b, '\n'))
+			mw.Flush()
+		}
+	}
+	g := c.NewGrads()
+	opt := newAdamW(cfg.Optim, c, g)
+	var bar *progressbar.ProgressBar
+	if cfg.Out != nil {
+		bar = progressbar.NewOptions(cfg.Steps, progressbar.OptionSetWriter(cfg.Out), progressbar.OptionShowCount(),
+			progressbar.OptionSetItsString("steps"), progressbar.OptionShowIts(), progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(250*time.Millisecond), progressbar.OptionSetWidth(24),
+			progressbar.OptionSetDescription("training"))
+	}
+	began := time.Now()
+	var tokens int64
+	validate := func(step int) error {
+		if len(val) == 0 {
+			return nil
+		}
+		probs, err := Predict(c, val, cfg.SeqLen, cfg.Pad, cfg.Batch, nil)
+		if err != nil {
+			return err
+		}
+		m := Score(probs, labelsOf(val), len(c.Labels))
+		res.Val = &m
+		logMetric(map[string]any{"step": step, "val_loss": m.Loss, "val_accuracy": m.Accuracy, "val_mcc": m.MCC,
+			"val_macro_f1": m.MacroF1, "elapsed_s": time.Since(began).Seconds()})
+		return nil
+	}
+	for step := 1; step <= cfg.Steps; step++ {
+		select {
+		case <-ctx.Done():
+			return res, ErrInterrupted
+		default:
+		}
+		r := rand.New(rand.NewPCG(cfg.Seed, uint64(step)))
+		ex := make([]Example, cfg.Batch)
+		for i := range ex {
+			ex[i] = train[r.IntN(len(train))]
+		}
+		ids, lens, labels := batchOf(ex, cfg.SeqLen, cfg.Pad, r, cfg.Augment)
+		cp, err := c.Forward(ids, lens, cfg.Batch, cfg.SeqLen, true)
+		if err != nil {
+			return res, fmt.Errorf("step %d: %w", step, err)
+		}
+		loss := c.Loss(cp, labels)
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return res, fmt.Errorf("step %d: the loss is %v; stopping", step, loss)
+		}
+		opt.ZeroGrad()
+		c.Backward(cp, labels, g)
+		lr, norm := opt.Update(1)
+		tokens += int64(cfg.Batch * cfg.SeqLen)
+		res.Steps, res.TrainLoss = step, loss
+		logMetric(map[string]any{"step": step, "loss": loss, "lr": lr, "grad_norm": norm, "elapsed_s": time.Since(began).Seconds()})
+		if bar != nil {
+			bar.Describe(fmt.Sprintf("loss %.4f  %.0f tok/s", loss, float64(tokens)/time.Since(began).Seconds()))
+			bar.Set(step)
+		}
+		if (cfg.EvalEvery > 0 && step%cfg.EvalEvery == 0) || step == cfg.Steps {
+			if err := validate(step); err != nil {
+				return res, err
+			}
+			if bar != nil && res.Val != nil && step != cfg.Steps {
+				fmt.Fprintf(cfg.Out, "\nstep %d: validation accuracy %.4f, MCC %.4f\n", step, res.Val.Accuracy, res.Val.MCC)
+			}
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(cfg.Out)
+	}
+	res.Seconds = time.Since(began).Seconds()
+	res.TokensPerSec = float64(tokens) / res.Seconds
+	if mw != nil {
+		mw.Flush()
+		if err := report.LossCurve(res.Metrics, res.CurvePNG, "classifier training loss"); err != nil {
+			res.CurvePNG = ""
+		}
+	}
+	return res, nil
+}
+
+func labelsOf(ex []Example) []int32 {
+	out := make([]int32, len(ex))
+	for i, e := range ex {
+		out[i] = e.Label
+	}
+	return out
+}
+
+// Predict returns class probabilities for each example (central crops of
+// L). With conjoin set, each example's probabilities are the mean of those
+// of its crop and of conjoin(crop) — for DNA the reverse complement, which
+// makes the prediction for a sequence and its reverse complement identical.
+func Predict(c *mamba.Classifier, ex []Example, L int, pad int32, batch int, conjoin func([]int32) []int32) ([][]float64, error) {
+	C := len(c.Labels)
+	out := make([][]float64, len(ex))
+	run := func(ids []int32, lens []int, n int) ([]float32, error) {
+		cp, err := c.Forward(ids, lens, n, L, false)
+		if err != nil {
+			return nil, err
+		}
+		return c.M.Ops.ToHost(cp.Logits), nil
+	}
+	for i := 0; i < len(ex); i += batch {
+		part := ex[i:min(i+batch, len(ex))]
+		ids, lens, _ := batchOf(part, L, pad, nil, nil)
+		logits, err := run(ids, lens, len(part))
+		if err != nil {
+			return nil, err
+		}
+		var logits2 []float32
+		if conjoin != nil {
+			ids2 := make([]int32, len(ids))
+			for b, n := range lens {
+				copy(ids2[b*L:], conjoin(ids[b*L:b*L+n]))
+				for t := n; t < L; t++ {
+					ids2[b*L+t] = pad
+				}
+			}
+			if logits2, err = run(ids2, lens, len(part)); err != nil {
+				return nil, err
+			}
+		}
+		for b := range part {
+			p := softmax(logits[b*C : (b+1)*C])
+			if conjoin != nil {
+				q := softmax(logits2[b*C : (b+1)*C])
+				for k := range p {
+					p[k] = (p[k] + q[k]) / 2
+				}
+			}
+			out[i+b] = p
+		}
+	}
+	return out, nil
+}
+
+func softmax(l []float32) []float64 {
+	m := math.Inf(-1)
+	for _, v := range l {
+		m = math.Max(m, float64(v))
+	}
+	out := make([]float64, len(l))
+	s := 0.0
+	for i, v := range l {
+		out[i] = math.Exp(float64(v) - m)
+		s += out[i]
+	}
+	for i := range out {
+		out[i] /= s
+	}
+	return out
+}
+
+// newAdamW builds the optimizer over the classifier's parameters (backbone
+// and head).
+func newAdamW(cfg optim.Config, c *mamba.Classifier, g *mamba.ClassifierGrads) *optim.AdamW {
+	return optim.NewAdamWNamed(cfg, c.M.Ops.Backend, c.List(), g.List())
+}
