@@ -663,3 +663,48 @@ func TestRealCelegansChrX(t *testing.T) {
 	}
 	t.Logf("chrX: %d bases", st.bases)
 }
+
+func TestSpeciesTaskRealGenomes(t *testing.T) {
+	root := NeedFetched(t, "dna/ragout")
+	train, test, classes, held, err := SpeciesTask(root, 1000, 40, 20, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(classes, ",") != "E.Coli,H.Pylori,S.Aureus,V.Cholerae" || len(train) != 160 || len(test) != 80 {
+		t.Fatalf("classes %v, %d train, %d test", classes, len(train), len(test))
+	}
+	for _, e := range append(append([]LabelledSeq(nil), train...), test...) {
+		if len(e.Seq) != 1000 || strings.Trim(string(e.Seq), "ACGT") != "" {
+			t.Fatalf("fragment %s: %d bases, %q…", e.ID, len(e.Seq), e.Seq[:20])
+		}
+	}
+	for _, e := range test {
+		if !strings.HasPrefix(e.ID, held[e.Label]+":") {
+			t.Fatalf("test fragment %s is not from the held-out strain %s", e.ID, held[e.Label])
+		}
+	}
+	for _, e := range train {
+		if strings.HasPrefix(e.ID, held[e.Label]+":") {
+			t.Fatalf("training fragment %s comes from the held-out strain", e.ID)
+		}
+	}
+	again, _, _, _, _ := SpeciesTask(root, 1000, 40, 20, 7)
+	if again[17].ID != train[17].ID {
+		t.Error("the task is not deterministic")
+	}
+}
+
+func TestTopClassesAndHoldOut(t *testing.T) {
+	var ex []LabelledSeq
+	for i, l := range strings.Split("a b a c a b d a b c", " ") {
+		ex = append(ex, LabelledSeq{ID: fmt.Sprint(i), Label: l})
+	}
+	kept, classes := TopClasses(ex, 2)
+	if strings.Join(classes, ",") != "a,b" || len(kept) != 7 {
+		t.Fatalf("classes %v, %d kept", classes, len(kept))
+	}
+	tr, te := HoldOutEvery(kept, 2)
+	if len(te) != 3 || te[0].ID != "2" || len(tr) != 4 {
+		t.Fatalf("held out %v", te)
+	}
+}

@@ -8,16 +8,18 @@ import (
 
 	"github.com/mambakit/mambakit/core/checkpoint"
 	"github.com/mambakit/mambakit/datasets"
+	"github.com/mambakit/mambakit/modalities/dna"
 	"github.com/mambakit/mambakit/pipelines/train"
 )
 
 const evalSynopsis = `eval --model DIR --data PATH,... [--seq-len 1024] [--batch 8]
 
-Evaluates a text model on files or folders of text: the documents are
-tokenized, joined with the end-of-text token, cut into consecutive sequences
-of --seq-len tokens (every token but the first is predicted once), and the
-mean next-token loss is printed with the perplexity and the bits per byte of
-the text. DIR is a model directory or a training run (its newest checkpoint).`
+Evaluates a text or DNA model: the documents (text files, or FASTA files and
+raw sequence files for DNA) are tokenized, joined with a separator token, cut
+into consecutive sequences of --seq-len tokens (every token but the first is
+predicted once), and the mean next-token loss is printed with the perplexity
+and the bits per byte (text) or per base (DNA). DIR is a model directory or a
+training run (its newest checkpoint).`
 
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", evalSynopsis, stdout)
@@ -50,20 +52,35 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tok, err := modelTokenizer(dir, *tokFlag)
+	meta, err := readMeta(dir)
 	if err != nil {
 		return err
 	}
-	if tok.VocabSize() > m.Cfg.Vocab {
-		return fmt.Errorf("the tokenizer has %d ids but the model only %d", tok.VocabSize(), m.Cfg.Vocab)
+	var stream []int32
+	var units func(int32) float64
+	unit, what := "byte", ""
+	if mod, _ := meta["modality"].(string); mod == "dna" {
+		if stream, what, err = dnaEvalStream(strings.Split(*data, ",")); err != nil {
+			return err
+		}
+		units, unit = dna.Units, "base"
+	} else {
+		tok, err := modelTokenizer(dir, *tokFlag)
+		if err != nil {
+			return err
+		}
+		if tok.VocabSize() > m.Cfg.Vocab {
+			return fmt.Errorf("the tokenizer has %d ids but the model only %d", tok.VocabSize(), m.Cfg.Vocab)
+		}
+		docs, err := datasets.ReadTextCorpus(strings.Split(*data, ","), *field)
+		if err != nil {
+			return err
+		}
+		stream = datasets.EncodeStream(docs, tok.Encode, tok.EOS())
+		units = func(id int32) float64 { return float64(len(tok.TokenBytes(id))) }
+		what = fmt.Sprintf("%d documents, %d tokens (%s tokenizer)", len(docs), len(stream), tok.Name())
 	}
-	docs, err := datasets.ReadTextCorpus(strings.Split(*data, ","), *field)
-	if err != nil {
-		return err
-	}
-	stream := datasets.EncodeStream(docs, tok.Encode, tok.EOS())
 	d := &datasets.StreamData{Val: stream}
-	units := func(id int32) float64 { return float64(len(tok.TokenBytes(id))) }
 	_, _, n := d.Eval(*seqLen, *maxSeqs)
 	if n == 0 {
 		return fmt.Errorf("the data has %d tokens, fewer than one sequence of %d+1", len(stream), *seqLen)
@@ -72,8 +89,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "model      %s\ndata       %d documents, %d tokens (%s tokenizer); %d sequences of %d evaluated\n",
-		dir, len(docs), len(stream), tok.Name(), n, *seqLen)
-	fmt.Fprintf(stdout, "loss       %.4f nats per token\nperplexity %.3f\nbits/byte  %.4f\n", loss, math.Exp(loss), bits)
+	fmt.Fprintf(stdout, "model      %s\ndata       %s; %d sequences of %d evaluated\n", dir, what, n, *seqLen)
+	fmt.Fprintf(stdout, "loss       %.4f nats per token\nperplexity %.3f\nbits/%s  %.4f\n", loss, math.Exp(loss), unit, bits)
 	return nil
 }

@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"pretrain": {"train a model from scratch by next-token prediction (default: text on embedded Moby-Dick)", runPretrain},
 	"eval":     {"loss, perplexity and bits per byte of a text model on text", runEval},
 	"tokenize": {"print the token ids of standard input (or decode them)", runTokenize},
+	"classify": {"train, evaluate and apply sequence classifiers (DNA, audio)", runClassify},
 }
 
 // stdin is the standard input commands read (a variable for tests).

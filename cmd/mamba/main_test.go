@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -206,5 +209,80 @@ func TestPretrainEvalGenerate(t *testing.T) {
 	if code, _, stderr := cli("pretrain", "--size", "tiny", "--steps", "4", "--batch", "2", "--seq-len", "32", "--out", out); code == 0 ||
 		!strings.Contains(stderr, "--resume") {
 		t.Errorf("a second run into %s: status %d, %s", out, code, stderr)
+	}
+}
+
+// TestClassifyDNA trains a tiny DNA classifier through the command line on a
+// Genomic Benchmarks folder whose classes differ in composition, then
+// evaluates and predicts with it.
+func TestClassifyDNA(t *testing.T) {
+	root := t.TempDir()
+	r := rand.New(rand.NewPCG(1, 2))
+	seq := func(gc float64) string {
+		b := make([]byte, 60)
+		for i := range b {
+			if r.Float64() < gc {
+				b[i] = "GC"[r.IntN(2)]
+			} else {
+				b[i] = "AT"[r.IntN(2)]
+			}
+		}
+		return string(b)
+	}
+	var fasta strings.Builder
+	for _, split := range []string{"train", "test"} {
+		for cls, gc := range map[string]float64{"gc_rich": 0.8, "at_rich": 0.2} {
+			dir := filepath.Join(root, split, cls)
+			os.MkdirAll(dir, 0o755)
+			for i := 0; i < 12; i++ {
+				s := seq(gc)
+				os.WriteFile(filepath.Join(dir, fmt.Sprintf("%d.txt", i)), []byte(s+"\n"), 0o644)
+				if split == "test" && i < 2 {
+					fmt.Fprintf(&fasta, ">%s_%d\n%s\n", cls, i, s)
+				}
+			}
+		}
+	}
+	out := filepath.Join(t.TempDir(), "cls")
+	code, stdout, stderr := cli("classify", "train", "--modality", "dna", "--data", root, "--size", "tiny", "--steps", "40",
+		"--seq-len", "60", "--batch", "8", "--lr", "3e-3", "--rc-augment", "--out", out)
+	if code != 0 {
+		t.Fatalf("classify train: status %d: %s", code, stderr)
+	}
+	for _, want := range []string{"mamba, conjoined", "6-mer naive Bayes", "100.00% (conjoined)", "confusion-test.png"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("classify train output lacks %q:\n%s", want, stdout)
+		}
+	}
+	var res map[string]any
+	b, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil || json.Unmarshal(b, &res) != nil {
+		t.Fatalf("results.json: %v", err)
+	}
+	acc := res["test"].(map[string]any)["mamba"].(map[string]any)["Accuracy"].(float64)
+	if acc < 0.9 {
+		t.Errorf("accuracy %.3f on an easy composition task", acc)
+	}
+	code, stdout, stderr = cli("classify", "eval", "--model", filepath.Join(out, "model"), "--data", root)
+	if code != 0 || !strings.Contains(stdout, "mamba") {
+		t.Fatalf("classify eval: status %d: %s%s", code, stdout, stderr)
+	}
+	fa := filepath.Join(t.TempDir(), "x.fa")
+	os.WriteFile(fa, []byte(fasta.String()), 0o644)
+	tsv := filepath.Join(t.TempDir(), "p.tsv")
+	code, _, stderr = cli("classify", "predict", "--model", filepath.Join(out, "model"), "--input", fa, "--out", tsv, "--conjoin")
+	if code != 0 {
+		t.Fatalf("classify predict: %s", stderr)
+	}
+	p, _ := os.ReadFile(tsv)
+	lines := strings.Split(strings.TrimSpace(string(p)), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(lines[0], "id\tclass\tp_at_rich\tp_gc_rich") {
+		t.Fatalf("predictions:\n%s", p)
+	}
+	for _, l := range lines[1:] {
+		f := strings.Split(l, "\t")
+		if !strings.HasPrefix(f[0], f[1]) {
+			t.Errorf("prediction %q: the class should match the name", l)
+		}
 	}
 }

@@ -61,17 +61,22 @@ type modalityOptions struct {
 	seed      uint64
 	seqLen    int
 	out       string
+	bed       string // DNA: train on these intervals of the FASTA
+	rcAugment bool   // DNA: reverse-complement augmentation
 	stderr    io.Writer
 }
 
 // modalities prepare their data for pretrain; each modality adds itself.
 var modalities = map[string]func(o modalityOptions) (*prepared, error){
 	"text": prepareText,
+	"dna":  prepareDNA,
 }
 
 func runPretrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("pretrain", pretrainSynopsis, stdout)
-	modality := fs.String("modality", "text", "what to model: text")
+	modality := fs.String("modality", "text", "what to model: text or dna")
+	bed := fs.String("bed", "", "dna: BED intervals of the --data FASTA to train on")
+	rcAug := fs.Bool("rc-augment", false, "dna: train on the reverse complement of half the windows")
 	data := fs.String("data", "", "comma-separated files or folders (text: .txt/.md/.jsonl; default: embedded Moby-Dick)")
 	field := fs.String("text-field", "text", "JSONL field holding the text")
 	tokenizer := fs.String("tokenizer", "byte", "text tokenizer: byte, or a Hugging Face tokenizer.json")
@@ -138,7 +143,7 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "preparing %s data…\n", *modality)
 	prep, err := setup(modalityOptions{data: paths, field: *field, tokenizer: *tokenizer, valFrac: *valFrac,
-		seed: *seed, seqLen: *seqLen, out: *out, stderr: stderr})
+		seed: *seed, seqLen: *seqLen, out: *out, bed: *bed, rcAugment: *rcAug, stderr: stderr})
 	if err != nil {
 		return err
 	}

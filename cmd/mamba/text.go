@@ -36,7 +36,7 @@ func prepareText(o modalityOptions) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	trainDocs, valDocs := datasets.SplitText(docs, textChunk, o.valFrac, o.seed)
+	trainDocs, valDocs := datasets.SplitText(docs, chunkSize(docs, textChunk, o.seqLen), o.valFrac, o.seed)
 	trainIDs := datasets.EncodeStream(trainDocs, tok.Encode, tok.EOS())
 	valIDs := datasets.EncodeStream(valDocs, tok.Encode, tok.EOS())
 	if len(trainIDs) < o.seqLen+1 || len(valIDs) < o.seqLen+1 {
@@ -100,4 +100,16 @@ func streamText(m *mamba.Model, tok text.Tokenizer, prompt []int32, n int, s *ma
 	_, err := m.Generate(prompt, 1, len(prompt), mamba.GenerateOptions{MaxNew: n, EOS: tok.EOS(), Sampler: s,
 		OnToken: func(_ int, id int32) { w.Write(tok.TokenBytes(id)) }})
 	return err
+}
+
+// chunkSize picks the size of the pieces a corpus is cut into before the
+// train/validation split: the modality's default, but small enough for a
+// small corpus to make at least about 50 pieces, and at least two
+// sequences long.
+func chunkSize(docs []datasets.Document, def, seqLen int) int {
+	total := 0
+	for _, d := range docs {
+		total += len(d.Text)
+	}
+	return max(min(def, total/50), 2*(seqLen+1))
 }

@@ -1,0 +1,466 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mambakit/mambakit/core/checkpoint"
+	"github.com/mambakit/mambakit/core/mamba"
+	"github.com/mambakit/mambakit/core/optim"
+	"github.com/mambakit/mambakit/core/tensorfile"
+	"github.com/mambakit/mambakit/modalities/dna"
+	"github.com/mambakit/mambakit/pipelines/classify"
+	"github.com/mambakit/mambakit/pipelines/report"
+)
+
+const classifySynopsis = `classify train|eval|predict [flags]
+
+  train    train a sequence classifier (from scratch or from a pretrained --init)
+           and report accuracy, MCC, macro-F1 and AUROC on the test split,
+           with a confusion-matrix PNG;
+  eval     score a trained classifier on a task's test split;
+  predict  write a TSV of id, class and class probabilities for a FASTA file
+           (DNA) or a folder of audio files.
+
+Run 'mamba classify train --help' for each one's flags.`
+
+// classOptions are the flags that choose a classification dataset.
+type classOptions struct {
+	modality, task, data, test, label string
+	fragLen, perClass, testPerClass   int
+	rcAugment                         bool
+	seed                              uint64
+	holdoutVoices                     string
+}
+
+// classData is a modality's classification dataset.
+type classData struct {
+	train, test []classify.Example
+	extraTests  map[string][]classify.Example // further test sets, by name
+	classes     []string
+	vocab       int
+	pad         int32
+	about       string
+	augment     func([]int32, *rand.Rand) []int32
+	conjoin     func([]int32) []int32 // a transform whose prediction should equal the input's (DNA: reverse complement)
+	baseline    func() map[string]classify.Metrics
+	readPredict func(path string) ([]classify.Example, error)
+}
+
+var classModalities = map[string]func(classOptions) (*classData, error){
+	"dna": dnaClassData,
+}
+
+func classDataFlags(fs interface {
+	String(string, string, string) *string
+	Int(string, int, string) *int
+	Bool(string, bool, string) *bool
+}, o *classOptions) func() {
+	modality := fs.String("modality", "dna", "dna or audio")
+	task := fs.String("task", "", "DNA built-in task: species (ragout genomes, held-out strains) or phylum (16S, 5 phyla)")
+	data := fs.String("data", "", "dataset: a Genomic Benchmarks folder, a CSV/TSV table, a labelled FASTA (with --label), or an audio folder <class>/*.wav")
+	test := fs.String("test", "", "a separate test set in the same form (default: every 5th example of each class held out)")
+	label := fs.String("label", "", "labelled FASTA: field:K or re:<regexp> locating the label in each header")
+	fragLen := fs.Int("frag-len", 1000, "species task: fragment length")
+	perClass := fs.Int("per-class", 2000, "species task: training fragments per species")
+	testPerClass := fs.Int("test-per-class", 500, "species task: test fragments per species")
+	voices := fs.String("holdout-voices", "", "audio: comma-separated substrings of file names whose synthetic voices are held out for testing")
+	return func() {
+		o.modality, o.task, o.data, o.test, o.label = *modality, *task, *data, *test, *label
+		o.fragLen, o.perClass, o.testPerClass, o.holdoutVoices = *fragLen, *perClass, *testPerClass, *voices
+	}
+}
+
+func runClassify(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
+		fmt.Fprintf(stdout, "Usage: mamba %s\n\nFlags: see 'mamba classify train --help' (and eval, predict).\n", classifySynopsis)
+		if len(args) == 0 {
+			return usagef("classify: give train, eval or predict")
+		}
+		return nil
+	}
+	switch args[0] {
+	case "train":
+		return runClassifyTrain(args[1:], stdout, stderr)
+	case "eval":
+		return runClassifyEval(args[1:], stdout, stderr)
+	case "predict":
+		return runClassifyPredict(args[1:], stdout, stderr)
+	}
+	return usagef("classify: unknown subcommand %q (train, eval or predict)", args[0])
+}
+
+func loadClassData(o classOptions) (*classData, error) {
+	f, ok := classModalities[o.modality]
+	if !ok {
+		return nil, usagef("classify: --modality %q: not available (have %s)", o.modality, strings.Join(sortedKeys(classModalities), ", "))
+	}
+	return f(o)
+}
+
+func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("classify train", "classify train --modality dna|audio (--task T | --data PATH) [--init DIR | --size S] [--out DIR] ...", stdout)
+	var o classOptions
+	finish := classDataFlags(fs, &o)
+	initDir := fs.String("init", "", "pretrained model directory or training run to fine-tune (default: train from scratch)")
+	size := fs.String("size", "small", "from scratch: model size preset (tiny, small, base, medium, large)")
+	bidir := fs.Bool("bidirectional", false, "from scratch: BiMamba blocks (a reverse mixer per block, Caduceus-style)")
+	pool := fs.String("pool", "mean", "pooling of the final hidden states: mean, last or first")
+	rcAug := fs.Bool("rc-augment", false, "DNA: replace training crops by their reverse complement half of the time")
+	seqLen := fs.Int("seq-len", 1024, "sequences are cropped (random in training, central otherwise) or padded to this")
+	batch := fs.Int("batch", 16, "sequences per step")
+	steps := fs.Int("steps", 1000, "optimizer steps")
+	lr := fs.Float64("lr", 1e-3, "peak learning rate")
+	wd := fs.Float64("weight-decay", 0.1, "AdamW weight decay")
+	seed := fs.Uint64("seed", 1, "seed of the initialisation, the task's sampling and the batches")
+	evalEvery := fs.Int("eval-every", 0, "steps between test-set evaluations during training (0: at the end)")
+	baseline := fs.Bool("baseline", true, "DNA: also fit and score the 6-mer naive Bayes and logistic-regression baselines")
+	out := fs.String("out", "runs/classify", "output folder: model/, metrics.jsonl, loss.png, confusion.png, results.json")
+	device := deviceFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	finish()
+	o.rcAugment, o.seed = *rcAug, *seed
+	be, err := openBackend(*device)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "preparing %s data…\n", o.modality)
+	cd, err := loadClassData(o)
+	if err != nil {
+		return err
+	}
+	var m *mamba.Model
+	if *initDir != "" {
+		dir, err := checkpoint.Resolve(*initDir)
+		if err != nil {
+			return err
+		}
+		if m, _, err = checkpoint.Load(dir, be); err != nil {
+			return err
+		}
+		if m.Cfg.Vocab < cd.vocab {
+			return fmt.Errorf("--init %s has a vocabulary of %d, the %s tokens need %d", dir, m.Cfg.Vocab, o.modality, cd.vocab)
+		}
+	} else {
+		sz, ok := sizes[*size]
+		if !ok {
+			return usagef("classify train: --size %q", *size)
+		}
+		cfg := mamba.DefaultConfig(sz[0], sz[1], cd.vocab)
+		cfg.Bidirectional = *bidir
+		if m, err = mamba.New(cfg, be); err != nil {
+			return err
+		}
+		m.P.Init(m.Cfg, be, rand.New(rand.NewPCG(*seed, 0x1417)))
+	}
+	c, err := mamba.NewClassifier(m, cd.classes, mamba.Pooling(*pool), rand.New(rand.NewPCG(*seed, 0xc1a)))
+	if err != nil {
+		return usagef("classify train: %v", err)
+	}
+	oc := optim.DefaultConfig(*lr, *steps)
+	oc.WeightDecay = *wd
+	fmt.Fprintf(stderr, "%s\nclasses: %s\nmodel: d_model %d, %d layers, bidirectional %v: %.2fM parameters; pooling %s\n",
+		cd.about, strings.Join(cd.classes, ", "), m.Cfg.DModel, m.Cfg.NLayer, m.Cfg.Bidirectional,
+		float64(m.Cfg.ParamCount())/1e6, *pool)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := classify.Train(ctx, c, cd.train, cd.test, classify.Config{SeqLen: *seqLen, Pad: cd.pad, Batch: *batch,
+		Steps: *steps, Optim: oc, Seed: *seed, EvalEvery: *evalEvery, Augment: cd.augment, OutDir: *out, Out: stderr})
+	if err != nil && !errors.Is(err, classify.ErrInterrupted) {
+		return err
+	}
+	modelDir := filepath.Join(*out, "model")
+	if serr := checkpoint.SaveClassifier(modelDir, c); serr != nil {
+		return serr
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "interrupted at step %d; model saved to %s\n", res.Steps, modelDir)
+		return err
+	}
+	if err := writeMetaFile(modelDir, map[string]any{"modality": o.modality, "seq_len": *seqLen}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "trained %d steps in %s (%.0f tokens/s); model: %s\n", res.Steps,
+		time.Duration(res.Seconds*float64(time.Second)).Round(time.Second), res.TokensPerSec, modelDir)
+	results, err := scoreAndReport(c, cd, *seqLen, *batch, *out, stdout, *baseline && cd.baseline != nil)
+	if err != nil {
+		return err
+	}
+	results["train"] = map[string]any{"steps": res.Steps, "seconds": res.Seconds, "tokens_per_s": res.TokensPerSec,
+		"params": m.Cfg.ParamCount(), "d_model": m.Cfg.DModel, "n_layer": m.Cfg.NLayer, "bidirectional": m.Cfg.Bidirectional,
+		"init": *initDir, "rc_augment": *rcAug, "seq_len": *seqLen, "batch": *batch, "lr": *lr, "pool": *pool}
+	return writeResults(*out, results, stdout)
+}
+
+// scoreAndReport scores c on the test split (and extra test sets), with and
+// without conjoining when the modality has a conjoining transform, draws the
+// confusion matrix and prints a table.
+func scoreAndReport(c *mamba.Classifier, cd *classData, L, batch int, out string, w io.Writer, baseline bool) (map[string]any, error) {
+	results := map[string]any{"classes": cd.classes, "about": cd.about}
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprintf(tw, "\ntest set\tmodel\tn\taccuracy\tMCC\tmacro-F1\tAUROC\n")
+	row := func(set, name string, m classify.Metrics) {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.4f\t%.4f\t%.4f\t%.4f\n", set, name, m.N, m.Accuracy, m.MCC, m.MacroF1, m.AUROC)
+	}
+	labels := func(ex []classify.Example) []int32 {
+		out := make([]int32, len(ex))
+		for i, e := range ex {
+			out[i] = e.Label
+		}
+		return out
+	}
+	sets := map[string][]classify.Example{"test": cd.test}
+	for k, v := range cd.extraTests {
+		sets[k] = v
+	}
+	names := sortedKeys(sets)
+	for _, set := range names {
+		ex := sets[set]
+		probs, err := classify.Predict(c, ex, L, cd.pad, batch, nil)
+		if err != nil {
+			return nil, err
+		}
+		m := classify.Score(probs, labels(ex), len(cd.classes))
+		row(set, "mamba", m)
+		entry := map[string]any{"mamba": m}
+		png := filepath.Join(out, "confusion-"+set+".png")
+		if cd.conjoin != nil {
+			// Agreement of the predictions for x and its transform, before
+			// and after conjoining.
+			tx := make([]classify.Example, len(ex))
+			for i, e := range ex {
+				tx[i] = classify.Example{ID: e.ID, IDs: cd.conjoin(e.IDs), Label: e.Label}
+			}
+			probsT, err := classify.Predict(c, tx, L, cd.pad, batch, nil)
+			if err != nil {
+				return nil, err
+			}
+			entry["agreement"] = agreement(probs, probsT)
+			conj, err := classify.Predict(c, ex, L, cd.pad, batch, cd.conjoin)
+			if err != nil {
+				return nil, err
+			}
+			conjT, err := classify.Predict(c, tx, L, cd.pad, batch, cd.conjoin)
+			if err != nil {
+				return nil, err
+			}
+			mc := classify.Score(conj, labels(ex), len(cd.classes))
+			row(set, "mamba, conjoined", mc)
+			entry["mamba_conjoined"] = mc
+			entry["agreement_conjoined"] = agreement(conj, conjT)
+			m = mc
+		}
+		if err := report.ConfusionMatrix(m.Confusion, cd.classes, png, "confusion on "+set); err != nil {
+			return nil, err
+		}
+		entry["confusion_png"] = png
+		if set == "test" && baseline {
+			for name, bm := range cd.baseline() {
+				row(set, name, bm)
+				entry[name] = bm
+			}
+		}
+		results[set] = entry
+	}
+	tw.Flush()
+	if cd.conjoin != nil {
+		for _, set := range names {
+			e := results[set].(map[string]any)
+			fmt.Fprintf(w, "%s: prediction for x equals prediction for its reverse complement on %.2f%% (plain), %.2f%% (conjoined)\n",
+				set, 100*e["agreement"].(float64), 100*e["agreement_conjoined"].(float64))
+		}
+	}
+	for _, set := range names {
+		fmt.Fprintf(w, "confusion matrix (%s): %s\n", set, results[set].(map[string]any)["confusion_png"])
+	}
+	return results, nil
+}
+
+// agreement is the fraction of examples whose most probable class is the
+// same under two predictions.
+func agreement(a, b [][]float64) float64 {
+	same := 0
+	for i := range a {
+		if argmax(a[i]) == argmax(b[i]) {
+			same++
+		}
+	}
+	return float64(same) / float64(max(len(a), 1))
+}
+
+func argmax(p []float64) int {
+	best := 0
+	for k := range p {
+		if p[k] > p[best] {
+			best = k
+		}
+	}
+	return best
+}
+
+func writeResults(out string, results map[string]any, w io.Writer) error {
+	b, err := json.MarshalIndent(results, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(out, "results.json")
+	if err := tensorfile.WriteAtomic(path, func(f *os.File) error { _, err := f.Write(append(b, '\n')); return err }); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "results: %s\n", path)
+	return nil
+}
+
+func writeMetaFile(dir string, meta map[string]any) error {
+	return tensorfile.WriteAtomic(filepath.Join(dir, "mambakit.json"), func(f *os.File) error {
+		_, err := f.Write(writeMeta(meta))
+		return err
+	})
+}
+
+// loadClassifier reads a classifier directory and its modality and crop
+// length from mambakit.json.
+func loadClassifier(dir, device string) (*mamba.Classifier, string, int, error) {
+	be, err := openBackend(device)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	c, _, err := checkpoint.LoadClassifier(dir, be)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	meta, err := readMeta(dir)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	modality, _ := meta["modality"].(string)
+	L, _ := meta["seq_len"].(float64)
+	if modality == "" || L < 1 {
+		return nil, "", 0, fmt.Errorf("%s: mambakit.json does not give the classifier's modality and seq_len", dir)
+	}
+	return c, modality, int(L), nil
+}
+
+func runClassifyEval(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("classify eval", "classify eval --model DIR (--task T | --data PATH) [...]", stdout)
+	var o classOptions
+	finish := classDataFlags(fs, &o)
+	model := fs.String("model", "", "classifier directory (the model/ folder classify train writes)")
+	batch := fs.Int("batch", 16, "sequences per forward pass")
+	seed := fs.Uint64("seed", 1, "seed of the task's sampling (species task)")
+	out := fs.String("out", "", "folder for confusion PNGs and results.json (default: the model's folder)")
+	device := deviceFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	finish()
+	if err := required(fs, "model"); err != nil {
+		return err
+	}
+	c, modality, L, err := loadClassifier(*model, *device)
+	if err != nil {
+		return err
+	}
+	o.modality, o.seed = modality, *seed
+	cd, err := loadClassData(o)
+	if err != nil {
+		return err
+	}
+	if strings.Join(cd.classes, ",") != strings.Join(c.Labels, ",") {
+		return fmt.Errorf("the data's classes %v differ from the model's %v", cd.classes, c.Labels)
+	}
+	if *out == "" {
+		*out = *model
+	}
+	results, err := scoreAndReport(c, cd, L, *batch, *out, stdout, false)
+	if err != nil {
+		return err
+	}
+	return writeResults(*out, results, stdout)
+}
+
+func runClassifyPredict(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("classify predict", "classify predict --model DIR --input FILE|FOLDER --out preds.tsv [--conjoin]", stdout)
+	model := fs.String("model", "", "classifier directory")
+	input := fs.String("input", "", "DNA: a FASTA file; audio: a folder of audio files")
+	outPath := fs.String("out", "", "TSV to write (id, class, one probability column per class)")
+	conjoin := fs.Bool("conjoin", false, "DNA: average the predictions for each sequence and its reverse complement")
+	batch := fs.Int("batch", 16, "sequences per forward pass")
+	device := deviceFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "model", "input", "out"); err != nil {
+		return err
+	}
+	c, modality, L, err := loadClassifier(*model, *device)
+	if err != nil {
+		return err
+	}
+	cd, err := predictReader(modality)
+	if err != nil {
+		return err
+	}
+	ex, err := cd.readPredict(*input)
+	if err != nil {
+		return err
+	}
+	var conj func([]int32) []int32
+	if *conjoin {
+		if cd.conjoin == nil {
+			return usagef("classify predict: --conjoin is for DNA models")
+		}
+		conj = cd.conjoin
+	}
+	probs, err := classify.Predict(c, ex, L, cd.pad, *batch, conj)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("id\tclass")
+	for _, l := range c.Labels {
+		b.WriteString("\tp_" + l)
+	}
+	b.WriteString("\n")
+	for i, e := range ex {
+		fmt.Fprintf(&b, "%s\t%s", e.ID, c.Labels[argmax(probs[i])])
+		for _, p := range probs[i] {
+			fmt.Fprintf(&b, "\t%.6f", p)
+		}
+		b.WriteString("\n")
+	}
+	if err := tensorfile.WriteAtomic(*outPath, func(f *os.File) error { _, err := f.WriteString(b.String()); return err }); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d predictions written to %s\n", len(ex), *outPath)
+	return nil
+}
+
+// predictReader returns what a modality needs for prediction without a
+// labelled dataset.
+func predictReader(modality string) (*classData, error) {
+	if f, ok := predictReaders[modality]; ok {
+		return f(), nil
+	}
+	return nil, fmt.Errorf("no predictor for modality %q", modality)
+}
+
+// predictReaders give each modality's reader of unlabelled inputs.
+var predictReaders = map[string]func() *classData{
+	"dna": func() *classData {
+		return &classData{pad: dna.PAD, conjoin: dna.ReverseComplement, readPredict: dnaReadPredict}
+	},
+}

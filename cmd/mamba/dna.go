@@ -1,0 +1,383 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/mambakit/mambakit/core/tensorfile"
+	"github.com/mambakit/mambakit/datasets"
+	"github.com/mambakit/mambakit/modalities/dna"
+	"github.com/mambakit/mambakit/pipelines/classify"
+)
+
+// dnaChunk is the size of the pieces genomes are cut into before the
+// train/validation split.
+const dnaChunk = 100_000
+
+// fastaFiles expands files and folders into FASTA files (.fa, .fasta, .fna,
+// .fas, optionally .gz), in name order.
+func fastaFiles(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		err = filepath.Walk(p, func(path string, fi os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			name := strings.TrimSuffix(strings.ToLower(fi.Name()), ".gz")
+			for _, ext := range []string{".fa", ".fasta", ".fna", ".fas"} {
+				if !fi.IsDir() && strings.HasSuffix(name, ext) {
+					out = append(out, path)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no FASTA files in %v", paths)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// rcData wraps token-stream data so that each training window is replaced,
+// with probability one half (decided by the step's seed), by its reverse
+// complement: the model learns both strands.
+type rcData struct {
+	*datasets.StreamData
+}
+
+func (d rcData) Batch(step, micro, B, L int) ([]int32, []int32) {
+	ids, targets := d.StreamData.Batch(step, micro, B, L)
+	r := rand.New(rand.NewPCG(d.Seed^0x5c, uint64(step)<<16|uint64(micro)))
+	win := make([]int32, L+1)
+	for b := 0; b < B; b++ {
+		if r.IntN(2) == 0 {
+			continue
+		}
+		copy(win, ids[b*L:(b+1)*L])
+		win[L] = targets[(b+1)*L-1]
+		rc := dna.ReverseComplement(win)
+		copy(ids[b*L:(b+1)*L], rc[:L])
+		copy(targets[b*L:(b+1)*L], rc[1:])
+	}
+	return ids, targets
+}
+
+// prepareDNA reads genomes (or BED intervals of them), holds out 5 % of
+// 100-kb chunks, and tokenizes them for next-base prediction.
+func prepareDNA(o modalityOptions) (*prepared, error) {
+	if len(o.data) == 0 {
+		return nil, usagef("pretrain: --modality dna needs --data (FASTA files or folders)")
+	}
+	files, err := fastaFiles(o.data)
+	if err != nil {
+		return nil, err
+	}
+	var docs []datasets.Document
+	ambiguous := 0
+	add := func(name string, seq []byte) error {
+		if _, amb, err := dna.Encode(seq); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		} else {
+			ambiguous += amb
+		}
+		docs = append(docs, datasets.Document{Name: name, Text: bytes.ToUpper(seq)})
+		return nil
+	}
+	if o.bed != "" {
+		if len(files) != 1 {
+			return nil, usagef("pretrain: --bed needs exactly one FASTA in --data")
+		}
+		ivs, err := datasets.ReadBED(o.bed)
+		if err != nil {
+			return nil, err
+		}
+		if err := datasets.ExtractIntervals(files[0], ivs, func(iv datasets.Interval, seq []byte) error {
+			return add(fmt.Sprintf("%s:%d", iv.File, iv.Line), seq)
+		}); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, f := range files {
+			if err := datasets.ReadFASTA(f, func(s datasets.SeqRecord) error {
+				return add(fmt.Sprintf("%s:%d", s.File, s.Line), s.Seq)
+			}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	trainDocs, valDocs := datasets.SplitText(docs, chunkSize(docs, dnaChunk, o.seqLen), o.valFrac, o.seed)
+	enc := func(s string) []int32 { ids, _, _ := dna.Encode([]byte(s)); return ids }
+	trainIDs := datasets.EncodeStream(trainDocs, enc, dna.SEP)
+	valIDs := datasets.EncodeStream(valDocs, enc, dna.SEP)
+	if len(trainIDs) < o.seqLen+1 || len(valIDs) < o.seqLen+1 {
+		return nil, fmt.Errorf("the genomes are too short for --seq-len %d: %d training and %d held-out bases", o.seqLen, len(trainIDs), len(valIDs))
+	}
+	var held bytes.Buffer
+	for _, d := range valDocs {
+		held.Write(d.Text)
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return nil, err
+	}
+	heldPath := filepath.Join(o.out, "heldout.seq")
+	if err := tensorfile.WriteAtomic(heldPath, func(f *os.File) error { _, err := f.Write(held.Bytes()); return err }); err != nil {
+		return nil, err
+	}
+	sd := &datasets.StreamData{Train: trainIDs, Val: valIDs, Seed: o.seed}
+	var data interface {
+		Batch(step, micro, B, L int) ([]int32, []int32)
+		Eval(L, max int) ([]int32, []int32, int)
+	} = sd
+	if o.rcAugment {
+		data = rcData{sd}
+	}
+	return &prepared{
+		data:  data,
+		vocab: dna.VocabSize,
+		unit:  "base",
+		units: dna.Units,
+		extra: map[string][]byte{"mambakit.json": writeMeta(map[string]any{"modality": "dna", "tokenizer": "dna-char"})},
+		summary: fmt.Sprintf("data: %d FASTA file(s), %d records/intervals, %d ambiguous IUPAC bases read as N; %d training and %d held-out bases (held-out bases in %s); reverse-complement augmentation %v",
+			len(files), len(docs), ambiguous, len(trainIDs), len(valIDs), heldPath, o.rcAugment),
+	}, nil
+}
+
+// dnaExamples tokenizes labelled sequences for a classifier.
+func dnaExamples(seqs []datasets.LabelledSeq, classes []string) ([]classify.Example, error) {
+	index := map[string]int32{}
+	for i, c := range classes {
+		index[c] = int32(i)
+	}
+	out := make([]classify.Example, 0, len(seqs))
+	for _, s := range seqs {
+		ids, _, err := dna.Encode(s.Seq)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Source, err)
+		}
+		y, ok := index[s.Label]
+		if !ok {
+			y = -1 // unknown class: only allowed for prediction
+		}
+		out = append(out, classify.Example{ID: s.ID, IDs: ids, Label: y})
+	}
+	return out, nil
+}
+
+// dnaClassData loads a DNA classification task: a built-in task over fetched
+// genomes (species, phylum) or a dataset in one of the generic layouts.
+func dnaClassData(o classOptions) (*classData, error) {
+	var train, test []datasets.LabelledSeq
+	var classes []string
+	var about string
+	switch o.task {
+	case "species":
+		root := o.data
+		if root == "" {
+			p, ok := datasets.Fetched("dna/ragout")
+			if !ok {
+				return nil, usagef("classify: --task species needs --data (the ragout genomes; scripts/fetch-data.sh dna fetches them)")
+			}
+			root = p
+		}
+		var held map[string]string
+		var err error
+		train, test, classes, held, err = datasets.SpeciesTask(root, o.fragLen, o.perClass, o.testPerClass, o.seed)
+		if err != nil {
+			return nil, err
+		}
+		var hs []string
+		for _, c := range classes {
+			hs = append(hs, c+": "+held[c])
+		}
+		about = fmt.Sprintf("species task: %d-base fragments, %d per species for training from the other strains, %d per species for testing from held-out strains (%s)",
+			o.fragLen, o.perClass, o.testPerClass, strings.Join(hs, "; "))
+	case "phylum":
+		path := o.data
+		if path == "" {
+			p, ok := datasets.Fetched("dna/16s/ten_16s.100.fa.gz")
+			if !ok {
+				return nil, usagef("classify: --task phylum needs --data (dada2's ten_16s.100.fa.gz; scripts/fetch-data.sh dna fetches it)")
+			}
+			path = p
+		}
+		all, err := datasets.ReadLabelledFASTA(path, "re:p:([^,]+)")
+		if err != nil {
+			return nil, err
+		}
+		all, classes = datasets.TopClasses(all, 5)
+		train, test = datasets.HoldOutEvery(all, 5)
+		about = fmt.Sprintf("phylum task: 16S sequences of the 5 largest phyla, every 5th of each phylum held out (%d train, %d test)", len(train), len(test))
+	case "":
+		if o.data == "" {
+			return nil, usagef("classify: give --task species|phylum or --data")
+		}
+		var err error
+		info, err := os.Stat(o.data)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case info.IsDir():
+			train, test, classes, err = datasets.ReadGenomicBenchmarks(o.data)
+		case o.label != "":
+			train, err = datasets.ReadLabelledFASTA(o.data, o.label)
+		default:
+			train, err = datasets.ReadSeqTable(o.data)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if o.test != "" {
+			if o.label != "" {
+				test, err = datasets.ReadLabelledFASTA(o.test, o.label)
+			} else {
+				test, err = datasets.ReadSeqTable(o.test)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		if classes == nil {
+			seen := map[string]bool{}
+			for _, s := range train {
+				if !seen[s.Label] {
+					seen[s.Label] = true
+					classes = append(classes, s.Label)
+				}
+			}
+			sort.Strings(classes)
+		}
+		if test == nil {
+			train, test = datasets.HoldOutEvery(train, 5)
+		}
+		about = fmt.Sprintf("dataset %s: %d train, %d test", o.data, len(train), len(test))
+	default:
+		return nil, usagef("classify: --task %q: species or phylum", o.task)
+	}
+	tr, err := dnaExamples(train, classes)
+	if err != nil {
+		return nil, err
+	}
+	te, err := dnaExamples(test, classes)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range te {
+		if e.Label < 0 {
+			return nil, fmt.Errorf("test sequence %s has a class the training data lacks", e.ID)
+		}
+	}
+	cd := &classData{train: tr, test: te, classes: classes, vocab: dna.VocabSize, pad: dna.PAD, about: about,
+		conjoin: dna.ReverseComplement}
+	if o.rcAugment {
+		cd.augment = func(ids []int32, r *rand.Rand) []int32 {
+			if r.IntN(2) == 0 {
+				return ids
+			}
+			return dna.ReverseComplement(ids)
+		}
+	}
+	cd.baseline = func() map[string]classify.Metrics {
+		seqs := func(s []datasets.LabelledSeq) ([][]byte, []int) {
+			idx := map[string]int{}
+			for i, c := range classes {
+				idx[c] = i
+			}
+			var x [][]byte
+			var y []int
+			for _, e := range s {
+				x = append(x, e.Seq)
+				y = append(y, idx[e.Label])
+			}
+			return x, y
+		}
+		xtr, ytr := seqs(train)
+		xte, yte := seqs(test)
+		labels := make([]int32, len(yte))
+		for i, v := range yte {
+			labels[i] = int32(v)
+		}
+		nb := dna.FitNaiveBayes(xtr, ytr, len(classes), 6, 1, true)
+		lr := dna.FitLogistic(xtr, ytr, len(classes), 6, 1e-3, true)
+		out := map[string]classify.Metrics{}
+		for name, pred := range map[string]func([]byte) []float64{"6-mer naive Bayes": nb.Predict, "6-mer logistic regression": lr.Predict} {
+			probs := make([][]float64, len(xte))
+			for i, s := range xte {
+				probs[i] = pred(s)
+			}
+			out[name] = classify.Score(probs, labels, len(classes))
+		}
+		return out
+	}
+	cd.readPredict = dnaReadPredict
+	return cd, nil
+}
+
+// dnaReadPredict reads the sequences of a FASTA file for prediction.
+func dnaReadPredict(path string) ([]classify.Example, error) {
+	var ex []classify.Example
+	err := datasets.ReadFASTA(path, func(s datasets.SeqRecord) error {
+		ids, _, err := dna.Encode(s.Seq)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", s.File, s.Line, err)
+		}
+		ex = append(ex, classify.Example{ID: s.ID, IDs: ids, Label: -1})
+		return nil
+	})
+	return ex, err
+}
+
+// dnaEvalStream reads FASTA files, or files of bare bases (such as the
+// heldout.seq that pretrain writes), into one token stream, records joined
+// by [SEP].
+func dnaEvalStream(paths []string) ([]int32, string, error) {
+	var stream []int32
+	records := 0
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, "", err
+		}
+		addSeq := func(seq []byte, where string) error {
+			ids, _, err := dna.Encode(seq)
+			if err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+			if records > 0 {
+				stream = append(stream, dna.SEP)
+			}
+			stream = append(stream, ids...)
+			records++
+			return nil
+		}
+		if len(b) > 0 && b[0] != '>' && b[0] != 0x1f {
+			if err := addSeq(bytes.Join(bytes.Fields(b), nil), p); err != nil {
+				return nil, "", err
+			}
+			continue
+		}
+		if err := datasets.ReadFASTA(p, func(s datasets.SeqRecord) error {
+			return addSeq(s.Seq, fmt.Sprintf("%s:%d", s.File, s.Line))
+		}); err != nil {
+			return nil, "", err
+		}
+	}
+	return stream, fmt.Sprintf("%d sequences, %d tokens", records, len(stream)), nil
+}

@@ -1,0 +1,154 @@
+package datasets
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// SpeciesTask builds a species-classification task from genomes laid out as
+// root/<species>/<strain>.fasta[.gz] (the ragout-examples layout): for each
+// species, the last strain file by name is held out, and fragments of
+// fragLen bases free of ambiguous bases are drawn at random positions
+// (seeded) — nTrain per species spread evenly over the other strains, nTest
+// per species from the held-out strain. A fragment never spans two records.
+// It returns the fragments, the species (sorted) and the held-out strain of
+// each species.
+func SpeciesTask(root string, fragLen, nTrain, nTest int, seed uint64) (train, test []LabelledSeq, classes []string, heldOut map[string]string, err error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	heldOut = map[string]string{}
+	r := rand.New(rand.NewPCG(seed, 0xd4a))
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		species := e.Name()
+		files, _ := filepath.Glob(filepath.Join(root, species, "*.fa*"))
+		sort.Strings(files)
+		if len(files) < 2 {
+			return nil, nil, nil, nil, fmt.Errorf("%s: species %s has %d genome files; holding one strain out needs at least 2",
+				root, species, len(files))
+		}
+		classes = append(classes, species)
+		last := files[len(files)-1]
+		heldOut[species] = filepath.Base(last)
+		others := files[:len(files)-1]
+		for i, f := range others {
+			n := nTrain / len(others)
+			if i < nTrain%len(others) {
+				n++
+			}
+			frags, err := fragments(f, species, fragLen, n, r)
+			if err != nil {
+				return nil, nil, nil, nil, err
+			}
+			train = append(train, frags...)
+		}
+		frags, err := fragments(last, species, fragLen, nTest, r)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		test = append(test, frags...)
+	}
+	if len(classes) < 2 {
+		return nil, nil, nil, nil, fmt.Errorf("%s: need at least 2 species folders, found %d", root, len(classes))
+	}
+	return train, test, classes, heldOut, nil
+}
+
+// fragments draws n fragments of length L without ambiguous bases from the
+// records of a FASTA file, choosing records in proportion to their length.
+func fragments(path, label string, L, n int, r *rand.Rand) ([]LabelledSeq, error) {
+	var recs []SeqRecord
+	total := 0
+	if err := ReadFASTA(path, func(s SeqRecord) error {
+		if len(s.Seq) >= L {
+			s.Seq = bytes.ToUpper(s.Seq)
+			recs = append(recs, s)
+			total += len(s.Seq) - L + 1
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if total == 0 {
+		return nil, fmt.Errorf("%s: no record is %d bases long", path, L)
+	}
+	var out []LabelledSeq
+	for tries := 0; len(out) < n; tries++ {
+		if tries > 100*n+1000 {
+			return nil, fmt.Errorf("%s: could not find %d fragments of %d bases free of ambiguous bases", path, n, L)
+		}
+		pos := r.IntN(total)
+		for _, s := range recs {
+			span := len(s.Seq) - L + 1
+			if pos >= span {
+				pos -= span
+				continue
+			}
+			frag := s.Seq[pos : pos+L]
+			if bytes.IndexFunc(frag, func(c rune) bool { return c != 'A' && c != 'C' && c != 'G' && c != 'T' }) < 0 {
+				out = append(out, LabelledSeq{ID: fmt.Sprintf("%s:%s:%d", filepath.Base(path), s.ID, pos),
+					Seq: frag, Label: label, Source: fmt.Sprintf("%s:%d", s.File, s.Line)})
+			}
+			break
+		}
+	}
+	return out, nil
+}
+
+// TopClasses keeps the examples whose label is one of the k most frequent
+// (ties broken by name) and returns them with those classes, sorted.
+func TopClasses(ex []LabelledSeq, k int) ([]LabelledSeq, []string) {
+	count := map[string]int{}
+	for _, e := range ex {
+		count[e.Label]++
+	}
+	names := make([]string, 0, len(count))
+	for n := range count {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if count[names[i]] != count[names[j]] {
+			return count[names[i]] > count[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	if len(names) > k {
+		names = names[:k]
+	}
+	keep := map[string]bool{}
+	for _, n := range names {
+		keep[n] = true
+	}
+	var out []LabelledSeq
+	for _, e := range ex {
+		if keep[e.Label] {
+			out = append(out, e)
+		}
+	}
+	sort.Strings(names)
+	return out, names
+}
+
+// HoldOutEvery splits examples deterministically and per class: of each
+// class's examples, in order, every n-th (the n-th, 2n-th, …) goes to test.
+func HoldOutEvery(ex []LabelledSeq, n int) (train, test []LabelledSeq) {
+	seen := map[string]int{}
+	for _, e := range ex {
+		seen[e.Label]++
+		if seen[e.Label]%n == 0 {
+			test = append(test, e)
+		} else {
+			train = append(train, e)
+		}
+	}
+	return train, test
+}
