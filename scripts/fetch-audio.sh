@@ -123,6 +123,6 @@ if [ ! -f "$out/codec2/.done" ]; then
 	say "  codec2: $(ls "$out/codec2/"*.wav | wc -l) clips, $(du -sh "$out/codec2" | cut -f1)"
 fi
 
-say "done: asterisk $(find "$out/asterisk" -name '*.wav' | wc -l) digit files ($(du -sh "$out/asterisk" | cut -f1)), " \
-	"asterisk-prompts $(find "$out/asterisk-prompts" -name '*.wav' | wc -l) files ($(du -sh "$out/asterisk-prompts" | cut -f1)), " \
+say "done: asterisk $(find "$out/asterisk" -name '*.wav' | wc -l) digit files ($(du -sh "$out/asterisk" | cut -f1))," \
+	"asterisk-prompts $(find "$out/asterisk-prompts" -name '*.wav' | wc -l) files ($(du -sh "$out/asterisk-prompts" | cut -f1))," \
 	"codec2 $(ls "$out/codec2/"*.wav | wc -l) files ($(du -sh "$out/codec2" | cut -f1))"

@@ -23,13 +23,18 @@
 # Every word has the same list of configurations (voices.txt), so a split by
 # voice is balanced across the ten classes.
 #
-# Each clip: synthesise, resample to 16 kHz (sox, no dither), trim leading and
+# Each clip: synthesise (espeak-ng at amplitude -a 60: its default 100 clips
+# some whisperf and m3 clips at full scale), resample to 16 kHz (sox, no
+# dither), trim leading and
 # trailing silence (below 0.3 % of full scale), then pad with zeros on both
 # sides equally (odd sample to the right) to 16000 samples, or, if longer than
 # 1 s, keep the centred 16000 samples. Deterministic: the same configuration
-# list and the same bytes every run. Idempotent: a word folder holding the
-# expected number of clips is kept. Installs espeak-ng, flite and sox with
-# apt-get when they are missing. Runs the clips in parallel (xargs -P nproc).
+# list and the same bytes every run. Idempotent: when every word folder holds
+# the expected number of clips and voices.txt is what this version of the
+# script writes (it names the recipe), it does nothing; otherwise it makes them all
+# again in data/audio/digits.tmp, checks every clip is 16000 samples, and
+# swaps the folder in. Installs espeak-ng, flite and sox with apt-get (quietly)
+# when they are missing. Runs the configurations in parallel (xargs -P nproc).
 #
 # Usage: scripts/make-digits.sh
 set -euo pipefail
@@ -44,7 +49,7 @@ one() {
 	for word in "${words[@]}"; do
 		raw=$scratch/$word.$file trim=$scratch/$word.trim.$file
 		case "$engine" in
-		espeak) espeak-ng -v "$voice+$variant" -s "$speed" -p "$pitch" -w "$raw" "$word" ;;
+		espeak) espeak-ng -v "$voice+$variant" -a 60 -s "$speed" -p "$pitch" -w "$raw" "$word" ;;
 		flite)
 			flite -voice "$voice" -t "$word" -o "$raw" \
 				--setf duration_stretch="$((speed / 100)).$(printf %02d $((speed % 100)))" \
@@ -68,19 +73,6 @@ one() {
 		fi
 	done
 }
-
-need=()
-command -v espeak-ng >/dev/null || need+=(espeak-ng)
-command -v flite >/dev/null || need+=(flite)
-command -v sox >/dev/null || need+=(sox)
-if [ ${#need[@]} -gt 0 ]; then
-	echo "make-digits: installing ${need[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1; then
-		apt-get update -qq >/dev/null
-		apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-	fi
-fi
 
 out=data/audio/digits
 words=(zero one two three four five six seven eight nine)
@@ -115,43 +107,59 @@ name() { # engine voice variant speed pitch → file name
 	if [ "$1" = espeak ]; then echo "espeak.$2+$3_$4_$5.wav"; else echo "flite.$2_$4_$5.wav"; fi
 }
 
-mkdir -p "$out"
-{
+if [ "${1:-}" = --one ]; then
+	shift
+	one "$@"
+	exit
+fi
+
+want=$(configs | wc -l)
+voices() {
 	echo "# scripts/make-digits.sh: one line per synthetic voice configuration; every word has one clip of each."
+	echo "# recipe 2: espeak-ng -a 60; sox -D to 16 kHz 16-bit, silence trimmed at 0.3 %, centred in 16000 samples"
 	echo "# file engine voice variant speed pitch (espeak: wpm, 0-99; flite: duration_stretch*100, int_f0_target_mean Hz)"
 	configs | while read -r e v var s p; do echo "$(name "$e" "$v" "$var" "$s" "$p") $e $v $var $s $p"; done
-} >"$out/voices.txt.tmp"
-mv "$out/voices.txt.tmp" "$out/voices.txt"
-want=$(configs | wc -l)
-
-start=$(date +%s)
-jobs=$(mktemp)
-trap 'rm -f "$jobs"' EXIT
-todo=()
+}
+done_=1
 for w in "${words[@]}"; do
-	if [ -d "$out/$w" ] && [ "$(find "$out/$w" -maxdepth 1 -name '*.wav' | wc -l)" -eq "$want" ]; then
-		continue
+	if [ ! -d "$out/$w" ] || [ "$(find "$out/$w" -maxdepth 1 -name '*.wav' | wc -l)" -ne "$want" ]; then
+		done_=0
 	fi
-	todo+=("$w")
-	rm -rf "$out/$w.tmp"
-	mkdir -p "$out/$w.tmp"
-	configs | while read -r e v var s p; do
-		echo "$w $e $v $var $s $p $out/$w.tmp/$(name "$e" "$v" "$var" "$s" "$p")"
-	done >>"$jobs"
 done
-if [ ${#todo[@]} -eq 0 ]; then
+if [ "$done_" = 1 ] && [ "$(cat "$out/voices.txt" 2>/dev/null)" = "$(voices)" ]; then
 	echo "make-digits: $out already holds $want clips for each of the 10 words ($(du -sh "$out" | cut -f1))"
 	exit 0
 fi
-echo "make-digits: synthesising $(wc -l <"$jobs") clips (${todo[*]}; $want configurations a word) on $(nproc) cores"
-xargs -P "$(nproc)" -L 1 "$0" --one <"$jobs"
-for w in "${todo[@]}"; do
-	got=$(find "$out/$w.tmp" -maxdepth 1 -name '*.wav' | wc -l)
-	if [ "$got" -ne "$want" ]; then
-		echo "make-digits: $w: made $got clips, want $want" >&2
-		exit 1
+
+need=()
+command -v espeak-ng >/dev/null || need+=(espeak-ng)
+command -v flite >/dev/null || need+=(flite)
+command -v sox >/dev/null || need+=(sox)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "make-digits: installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1; then
+		apt-get update -qq >/dev/null
+		apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 	fi
-	rm -rf "$out/$w"
-	mv "$out/$w.tmp" "$out/$w"
-done
-echo "make-digits: done in $(($(date +%s) - start)) s: $want clips × 10 words, $(find "$out" -name '*.wav' | wc -l) files, $(du -sh "$out" | cut -f1) in $out"
+fi
+
+start=$(date +%s)
+export dst=$out.tmp scratch
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+rm -rf "$dst"
+mkdir -p "$dst"
+for w in "${words[@]}"; do mkdir -p "$dst/$w"; done
+voices >"$dst/voices.txt"
+echo "make-digits: synthesising $want configurations × ${#words[@]} words on $(nproc) cores"
+configs | xargs -P "$(nproc)" -L 1 "$0" --one
+bad=$(find "$dst" -name '*.wav' -print0 | xargs -0 soxi -s | grep -cvx 16000 || true)
+got=$(find "$dst" -name '*.wav' | wc -l)
+if [ "$got" -ne $((want * ${#words[@]})) ] || [ "$bad" -ne 0 ]; then
+	echo "make-digits: made $got clips ($bad not 16000 samples long), want $((want * ${#words[@]}))" >&2
+	exit 1
+fi
+rm -rf "$out"
+mv "$dst" "$out"
+echo "make-digits: done in $(($(date +%s) - start)) s: $want configurations × ${#words[@]} words = $got clips, $(du -sh "$out" | cut -f1) in $out"

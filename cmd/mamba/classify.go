@@ -42,6 +42,8 @@ type classOptions struct {
 	rcAugment                         bool
 	seed                              uint64
 	holdoutVoices                     string
+	rate                              int     // audio: sample rate the clips are resampled to
+	seconds                           float64 // audio: clip length
 }
 
 // classData is a modality's classification dataset.
@@ -59,13 +61,15 @@ type classData struct {
 }
 
 var classModalities = map[string]func(classOptions) (*classData, error){
-	"dna": dnaClassData,
+	"dna":   dnaClassData,
+	"audio": audioClassData,
 }
 
 func classDataFlags(fs interface {
 	String(string, string, string) *string
 	Int(string, int, string) *int
 	Bool(string, bool, string) *bool
+	Float64(string, float64, string) *float64
 }, o *classOptions) func() {
 	modality := fs.String("modality", "dna", "dna or audio")
 	task := fs.String("task", "", "DNA built-in task: species (ragout genomes, held-out strains) or phylum (16S, 5 phyla)")
@@ -76,9 +80,12 @@ func classDataFlags(fs interface {
 	perClass := fs.Int("per-class", 2000, "species task: training fragments per species")
 	testPerClass := fs.Int("test-per-class", 500, "species task: test fragments per species")
 	voices := fs.String("holdout-voices", "", "audio: comma-separated substrings of file names whose synthetic voices are held out for testing")
+	rate := fs.Int("rate", 8000, "audio: sample rate clips are resampled to")
+	seconds := fs.Float64("seconds", 1, "audio: clips are cropped or padded to this length")
 	return func() {
 		o.modality, o.task, o.data, o.test, o.label = *modality, *task, *data, *test, *label
 		o.fragLen, o.perClass, o.testPerClass, o.holdoutVoices = *fragLen, *perClass, *testPerClass, *voices
+		o.rate, o.seconds = *rate, *seconds
 	}
 }
 
@@ -190,7 +197,7 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "interrupted at step %d; model saved to %s\n", res.Steps, modelDir)
 		return err
 	}
-	if err := writeMetaFile(modelDir, map[string]any{"modality": o.modality, "seq_len": *seqLen}); err != nil {
+	if err := writeMetaFile(modelDir, map[string]any{"modality": o.modality, "seq_len": *seqLen, "rate": o.rate, "seconds": o.seconds}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "trained %d steps in %s (%.0f tokens/s); model: %s\n", res.Steps,
@@ -331,27 +338,38 @@ func writeMetaFile(dir string, meta map[string]any) error {
 	})
 }
 
-// loadClassifier reads a classifier directory and its modality and crop
-// length from mambakit.json.
-func loadClassifier(dir, device string) (*mamba.Classifier, string, int, error) {
+// loadClassifier reads a classifier directory and its mambakit.json, which
+// gives its modality, crop length and, for audio, rate and clip length.
+func loadClassifier(dir, device string) (*mamba.Classifier, map[string]any, int, error) {
 	be, err := openBackend(device)
 	if err != nil {
-		return nil, "", 0, err
+		return nil, nil, 0, err
 	}
 	c, _, err := checkpoint.LoadClassifier(dir, be)
 	if err != nil {
-		return nil, "", 0, err
+		return nil, nil, 0, err
 	}
 	meta, err := readMeta(dir)
 	if err != nil {
-		return nil, "", 0, err
+		return nil, nil, 0, err
 	}
 	modality, _ := meta["modality"].(string)
 	L, _ := meta["seq_len"].(float64)
 	if modality == "" || L < 1 {
-		return nil, "", 0, fmt.Errorf("%s: mambakit.json does not give the classifier's modality and seq_len", dir)
+		return nil, nil, 0, fmt.Errorf("%s: mambakit.json does not give the classifier's modality and seq_len", dir)
 	}
-	return c, modality, int(L), nil
+	return c, meta, int(L), nil
+}
+
+// metaOptions fills the data options a classifier was trained with.
+func metaOptions(o *classOptions, meta map[string]any) {
+	o.modality, _ = meta["modality"].(string)
+	if r, ok := meta["rate"].(float64); ok && r > 0 {
+		o.rate = int(r)
+	}
+	if s, ok := meta["seconds"].(float64); ok && s > 0 {
+		o.seconds = s
+	}
 }
 
 func runClassifyEval(args []string, stdout, stderr io.Writer) error {
@@ -370,11 +388,12 @@ func runClassifyEval(args []string, stdout, stderr io.Writer) error {
 	if err := required(fs, "model"); err != nil {
 		return err
 	}
-	c, modality, L, err := loadClassifier(*model, *device)
+	c, meta, L, err := loadClassifier(*model, *device)
 	if err != nil {
 		return err
 	}
-	o.modality, o.seed = modality, *seed
+	metaOptions(&o, meta)
+	o.seed = *seed
 	cd, err := loadClassData(o)
 	if err != nil {
 		return err
@@ -406,11 +425,13 @@ func runClassifyPredict(args []string, stdout, stderr io.Writer) error {
 	if err := required(fs, "model", "input", "out"); err != nil {
 		return err
 	}
-	c, modality, L, err := loadClassifier(*model, *device)
+	c, meta, L, err := loadClassifier(*model, *device)
 	if err != nil {
 		return err
 	}
-	cd, err := predictReader(modality)
+	var o classOptions
+	metaOptions(&o, meta)
+	cd, err := predictReader(o)
 	if err != nil {
 		return err
 	}
@@ -451,16 +472,19 @@ func runClassifyPredict(args []string, stdout, stderr io.Writer) error {
 
 // predictReader returns what a modality needs for prediction without a
 // labelled dataset.
-func predictReader(modality string) (*classData, error) {
-	if f, ok := predictReaders[modality]; ok {
-		return f(), nil
+func predictReader(o classOptions) (*classData, error) {
+	if f, ok := predictReaders[o.modality]; ok {
+		return f(o), nil
 	}
-	return nil, fmt.Errorf("no predictor for modality %q", modality)
+	return nil, fmt.Errorf("no predictor for modality %q", o.modality)
 }
 
 // predictReaders give each modality's reader of unlabelled inputs.
-var predictReaders = map[string]func() *classData{
-	"dna": func() *classData {
+var predictReaders = map[string]func(classOptions) *classData{
+	"dna": func(classOptions) *classData {
 		return &classData{pad: dna.PAD, conjoin: dna.ReverseComplement, readPredict: dnaReadPredict}
+	},
+	"audio": func(o classOptions) *classData {
+		return &classData{pad: 128, readPredict: func(p string) ([]classify.Example, error) { return audioPredict(p, o.rate, o.seconds) }}
 	},
 }

@@ -63,20 +63,23 @@ type modalityOptions struct {
 	out       string
 	bed       string // DNA: train on these intervals of the FASTA
 	rcAugment bool   // DNA: reverse-complement augmentation
+	rate      int    // audio: sample rate
 	stderr    io.Writer
 }
 
 // modalities prepare their data for pretrain; each modality adds itself.
 var modalities = map[string]func(o modalityOptions) (*prepared, error){
-	"text": prepareText,
-	"dna":  prepareDNA,
+	"text":  prepareText,
+	"dna":   prepareDNA,
+	"audio": prepareAudio,
 }
 
 func runPretrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("pretrain", pretrainSynopsis, stdout)
-	modality := fs.String("modality", "text", "what to model: text or dna")
+	modality := fs.String("modality", "text", "what to model: text, dna or audio")
 	bed := fs.String("bed", "", "dna: BED intervals of the --data FASTA to train on")
 	rcAug := fs.Bool("rc-augment", false, "dna: train on the reverse complement of half the windows")
+	rate := fs.Int("rate", 16000, "audio: sample rate the recordings are resampled to")
 	data := fs.String("data", "", "comma-separated files or folders (text: .txt/.md/.jsonl; default: embedded Moby-Dick)")
 	field := fs.String("text-field", "text", "JSONL field holding the text")
 	tokenizer := fs.String("tokenizer", "byte", "text tokenizer: byte, or a Hugging Face tokenizer.json")
@@ -143,7 +146,7 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "preparing %s data…\n", *modality)
 	prep, err := setup(modalityOptions{data: paths, field: *field, tokenizer: *tokenizer, valFrac: *valFrac,
-		seed: *seed, seqLen: *seqLen, out: *out, bed: *bed, rcAugment: *rcAug, stderr: stderr})
+		seed: *seed, seqLen: *seqLen, out: *out, bed: *bed, rcAugment: *rcAug, rate: *rate, stderr: stderr})
 	if err != nil {
 		return err
 	}
