@@ -32,7 +32,7 @@ import (
 // truncated file, reads the pad byte of an odd-sized data chunk as one more
 // sample (a partial one, of stale bytes, for 24-bit), hands float samples
 // over as their bit patterns, decodes µ-law and A-law bytes as if they were
-// 8-bit PCM, and drops the sub-format of WAVE_FORMAT_EXTENSIBLE: all of
+// 8-bit PCM (ReadAudio expands them itself), and drops the sub-format of WAVE_FORMAT_EXTENSIBLE: all of
 // which ReadAudio checks or corrects.
 //
 // FLAC (github.com/mewkiz/flac): any bit depth and channel count; every
@@ -40,8 +40,9 @@ import (
 // and the sample count against the STREAMINFO block when it records them.
 //
 // Errors name the file and what is wrong: empty, truncated (with the byte
-// counts), not WAV or FLAC, an unsupported encoding (µ-law, A-law, ADPCM,
-// 64-bit float, … named), inconsistent headers, no samples. Both decoders run
+// counts), not WAV or FLAC, an unsupported encoding (ADPCM, GSM, 64-bit
+// float, … named), inconsistent headers, no samples. G.711 µ-law and A-law
+// WAVs (8-bit, formats 7 and 6) are expanded to linear samples. Both decoders run
 // under recover, so that a library panic on corrupt data comes back as an
 // error too.
 func ReadAudio(path string) (samples []float32, rate int, err error) {
@@ -79,6 +80,8 @@ func ReadAudio(path string) (samples []float32, rate int, err error) {
 const (
 	wavPCM        = 1
 	wavFloat      = 3
+	wavALaw       = 6
+	wavMuLaw      = 7
 	wavExtensible = 0xFFFE
 )
 
@@ -175,6 +178,7 @@ func parseWAV(b []byte) (wavInfo, error) {
 	switch {
 	case w.format == wavPCM && (w.bits == 8 || w.bits == 16 || w.bits == 24 || w.bits == 32):
 	case w.format == wavFloat && w.bits == 32:
+	case (w.format == wavMuLaw || w.format == wavALaw) && w.bits == 8:
 	case w.format == wavFloat:
 		return w, fmt.Errorf("unsupported encoding: %d-bit IEEE float (only 32-bit float is read)", w.bits)
 	case w.format == wavPCM:
@@ -202,7 +206,8 @@ func parseWAV(b []byte) (wavInfo, error) {
 }
 
 // readWAV reads WAV bytes: parseWAV checks the structure, go-audio/wav
-// decodes the samples.
+// decodes the PCM and float samples, and G.711 µ-law and A-law bytes are
+// expanded here (go-audio/wav would read them as 8-bit PCM).
 func readWAV(b []byte) (samples []float32, rate int, err error) {
 	w, err := parseWAV(b)
 	if err != nil {
@@ -210,6 +215,22 @@ func readWAV(b []byte) (samples []float32, rate int, err error) {
 	}
 	frames := w.dataLen / w.blockAlign
 	want := frames * w.channels
+	if w.format == wavMuLaw || w.format == wavALaw {
+		expand := g711MuLaw
+		if w.format == wavALaw {
+			expand = g711ALaw
+		}
+		data := b[w.dataOff : w.dataOff+want]
+		samples = make([]float32, frames)
+		for i := range frames {
+			var s float64
+			for c := range w.channels {
+				s += float64(expand(data[i*w.channels+c])) / 32768
+			}
+			samples[i] = float32(s / float64(w.channels))
+		}
+		return samples, int(w.rate), nil
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			samples, rate, err = nil, 0, fmt.Errorf("corrupt WAV: the go-audio/wav decoder panicked: %v", r)
@@ -259,6 +280,36 @@ func readWAV(b []byte) (samples []float32, rate int, err error) {
 		samples[i] = float32(s / float64(w.channels))
 	}
 	return samples, int(w.rate), nil
+}
+
+// g711MuLaw expands a G.711 µ-law byte to a 16-bit linear sample (as the
+// reference g711.c does).
+func g711MuLaw(u byte) int {
+	u = ^u
+	t := (int(u&0x0f)<<3 + 0x84) << ((u & 0x70) >> 4)
+	if u&0x80 != 0 {
+		return 0x84 - t
+	}
+	return t - 0x84
+}
+
+// g711ALaw expands a G.711 A-law byte to a 16-bit linear sample.
+func g711ALaw(a byte) int {
+	a ^= 0x55
+	t := int(a&0x0f) << 4
+	switch seg := (a & 0x70) >> 4; seg {
+	case 0:
+		t += 8
+	case 1:
+		t += 0x108
+	default:
+		t += 0x108
+		t <<= seg - 1
+	}
+	if a&0x80 != 0 {
+		return t
+	}
+	return -t
 }
 
 // readFLAC decodes FLAC bytes with mewkiz/flac.

@@ -41,6 +41,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "seed of the sampling (0: from the clock)")
 	format := fs.String("format", "", "output: text or ids (default: text with --prompt, ids with --prompt-ids)")
 	tokFlag := fs.String("tokenizer", "", "tokenizer for models without mambakit.json: byte or a tokenizer.json")
+	seconds := fs.Float64("seconds", 2, "audio models: seconds of audio to generate")
+	promptWav := fs.String("prompt-wav", "", "audio models: a clip to continue (default: start from silence)")
+	outWav := fs.String("out", "", "audio models: the WAV file to write (a PNG of its waveform and spectrogram goes beside it)")
 	ignoreEOS := fs.Bool("ignore-eos", false, "do not stop at the end-of-sequence token")
 	device := deviceFlag(fs)
 	if err := parse(fs, args); err != nil {
@@ -48,6 +51,11 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := required(fs, "model"); err != nil {
 		return err
+	}
+	if dir, err := checkpoint.Resolve(*model); err == nil {
+		if meta, _ := readMeta(dir); meta != nil && meta["modality"] == "audio" {
+			return generateAudio(dir, meta, *promptWav, *outWav, *seconds, *temperature, *topK, *topP, *minP, *seed, *device, stdout, stderr)
+		}
 	}
 	if (*promptText == "") == (*promptIDs == "") {
 		return usagef("generate: give exactly one of --prompt and --prompt-ids")

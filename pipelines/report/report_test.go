@@ -2,6 +2,7 @@ package report
 
 import (
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,5 +40,30 @@ func TestLossCurvePNG(t *testing.T) {
 	os.WriteFile(metrics, []byte("{\"step\":1,\"loss\":3}\nnot json\n"), 0o644)
 	if err := LossCurve(metrics, filepath.Join(dir, "l.png"), "t"); err == nil {
 		t.Error("a bad metrics line: no error")
+	}
+}
+
+func TestWaveformPNG(t *testing.T) {
+	x := make([]float32, 16000)
+	for i := range x {
+		x[i] = float32(0.5 * math.Sin(2*math.Pi*440*float64(i)/16000))
+	}
+	path := filepath.Join(t.TempDir(), "w.png")
+	if err := Waveform(x, 16000, path, "440 Hz"); err != nil {
+		t.Fatal(err)
+	}
+	// The spectrogram's strongest bin is the tone's.
+	s := stft(x, 16000, 512, 128)
+	best := 0
+	for k, v := range s.db[10] {
+		if v > s.db[10][best] {
+			best = k
+		}
+	}
+	if f := s.Y(best); math.Abs(f-440) > 16000.0/512 {
+		t.Errorf("spectrogram peak at %.0f Hz, want 440", f)
+	}
+	if err := Waveform(x[:100], 16000, path, "short"); err == nil {
+		t.Error("a 100-sample clip: no error")
 	}
 }
