@@ -23,7 +23,7 @@ type spectrogram struct {
 	n         int
 }
 
-func (s spectrogram) Dims() (c, r int) { return len(s.db), len(s.db[0]) }
+func (s spectrogram) Dims() (c, r int)   { return len(s.db), len(s.db[0]) }
 func (s spectrogram) Z(c, r int) float64 { return s.db[c][r] }
 func (s spectrogram) X(c int) float64 {
 	return (float64(c*s.hop) + float64(s.n)/2) / float64(s.rate)
