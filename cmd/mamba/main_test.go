@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mambakit/mambakit/core/tensorfile"
+	"github.com/mambakit/mambakit/datasets"
 )
 
 var fixtures = []string{"mamba1-tiny", "mamba1-bias-untied", "mamba1-original-tiny"}
@@ -284,5 +285,63 @@ func TestClassifyDNA(t *testing.T) {
 		if !strings.HasPrefix(f[0], f[1]) {
 			t.Errorf("prediction %q: the class should match the name", l)
 		}
+	}
+}
+
+// TestAudioPipeline pretrains a tiny audio model, generates from it, and
+// trains a classifier on a folder of two kinds of tones, through the
+// command line.
+func TestAudioPipeline(t *testing.T) {
+	root := t.TempDir()
+	r := rand.New(rand.NewPCG(3, 4))
+	for cls, f0 := range map[string]float64{"low": 220, "high": 1500} {
+		dir := filepath.Join(root, cls)
+		os.MkdirAll(dir, 0o755)
+		for i := 0; i < 10; i++ {
+			x := make([]float32, 4000)
+			f := f0 * (1 + 0.1*r.Float64())
+			for j := range x {
+				x[j] = float32(0.5*math.Sin(2*math.Pi*f*float64(j)/8000) + 0.02*r.NormFloat64())
+			}
+			if err := datasets.WriteWAV16(filepath.Join(dir, fmt.Sprintf("v%d_%d.wav", i%5, i)), x, 8000); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	run := filepath.Join(t.TempDir(), "apre")
+	code, stdout, stderr := cli("pretrain", "--modality", "audio", "--data", root, "--rate", "8000", "--size", "tiny",
+		"--steps", "3", "--batch", "2", "--seq-len", "400", "--eval-seqs", "4", "--out", run)
+	if code != 0 || !strings.Contains(stdout, "bits per sample") {
+		t.Fatalf("pretrain audio: status %d: %s%s", code, stdout, stderr)
+	}
+	wav := filepath.Join(t.TempDir(), "gen.wav")
+	code, stdout, stderr = cli("generate", "--model", run, "--seconds", "0.05", "--out", wav, "--seed", "3")
+	if code != 0 {
+		t.Fatalf("generate audio: %s%s", stdout, stderr)
+	}
+	x, rate, err := datasets.ReadAudio(wav)
+	if err != nil || rate != 8000 || len(x) != 401 {
+		t.Fatalf("generated %d samples at %d Hz (%v), want 1 + 400 at 8000", len(x), rate, err)
+	}
+	if _, err := os.Stat(strings.TrimSuffix(wav, ".wav") + ".png"); err != nil {
+		t.Errorf("no PNG beside the WAV: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "acls")
+	code, stdout, stderr = cli("classify", "train", "--modality", "audio", "--data", root, "--rate", "8000",
+		"--seconds", "0.25", "--holdout-voices", "v4_", "--size", "tiny", "--steps", "30", "--seq-len", "2000",
+		"--batch", "4", "--lr", "3e-3", "--out", out)
+	if code != 0 {
+		t.Fatalf("classify audio: status %d: %s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "test      mamba") || !strings.Contains(stdout, "confusion-test.png") {
+		t.Errorf("classify audio output:\n%s", stdout)
+	}
+	tsv := filepath.Join(t.TempDir(), "p.tsv")
+	code, _, stderr = cli("classify", "predict", "--model", filepath.Join(out, "model"), "--input", filepath.Join(root, "low"), "--out", tsv)
+	if code != 0 {
+		t.Fatalf("classify predict audio: %s", stderr)
+	}
+	if b, _ := os.ReadFile(tsv); strings.Count(string(b), "\n") != 11 {
+		t.Errorf("predictions:\n%s", b)
 	}
 }

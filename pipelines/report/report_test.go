@@ -63,7 +63,10 @@ func TestWaveformPNG(t *testing.T) {
 	if f := s.Y(best); math.Abs(f-440) > 16000.0/512 {
 		t.Errorf("spectrogram peak at %.0f Hz, want 440", f)
 	}
-	if err := Waveform(x[:100], 16000, path, "short"); err == nil {
-		t.Error("a 100-sample clip: no error")
+	if err := Waveform(x[:400], 16000, path, "short"); err != nil {
+		t.Errorf("a 400-sample clip: %v", err)
+	}
+	if err := Waveform(x[:50], 16000, path, "too short"); err == nil {
+		t.Error("a 50-sample clip: no error")
 	}
 }

@@ -54,10 +54,15 @@ func stft(x []float32, rate, n, hop int) spectrogram {
 }
 
 // Waveform draws a clip as a PNG: the waveform above its spectrogram
-// (Hann-windowed STFT, 512-sample frames, dB).
+// (Hann-windowed STFT in dB, 512-sample frames, shorter for clips under
+// 2048 samples).
 func Waveform(x []float32, rate int, pngPath, title string) error {
-	if len(x) < 512 {
+	if len(x) < 64 {
 		return fmt.Errorf("waveform: %d samples are too few to draw", len(x))
+	}
+	frame := 512
+	for frame*4 > len(x) {
+		frame /= 2
 	}
 	wave := plot.New()
 	wave.Title.Text = title
@@ -83,7 +88,7 @@ func Waveform(x []float32, rate int, pngPath, title string) error {
 	spec := plot.New()
 	spec.X.Label.Text = "time (s)"
 	spec.Y.Label.Text = "frequency (Hz)"
-	s := stft(x, rate, 512, 128)
+	s := stft(x, rate, frame, frame/4)
 	pal := moreland.ExtendedBlackBody()
 	pal.SetMin(-60)
 	pal.SetMax(40)
