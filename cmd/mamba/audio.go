@@ -256,3 +256,23 @@ func audioPredict(path string, rate int, seconds float64) ([]classify.Example, e
 	}
 	return ex, nil
 }
+
+// audioEvalStream reads audio files at rate as one μ-law token stream.
+func audioEvalStream(paths []string, rate int) ([]int32, string, error) {
+	if rate <= 0 {
+		return nil, "", fmt.Errorf("the model's mambakit.json gives no sample rate")
+	}
+	files, err := audioFiles(paths)
+	if err != nil {
+		return nil, "", err
+	}
+	var stream []int32
+	for _, f := range files {
+		x, err := readAt(f, rate)
+		if err != nil {
+			return nil, "", err
+		}
+		stream = append(stream, audio.MuLawEncode(x)...)
+	}
+	return stream, fmt.Sprintf("%d files, %d samples at %d Hz", len(files), len(stream), rate), nil
+}

@@ -8,17 +8,19 @@ import (
 
 	"github.com/mambakit/mambakit/core/checkpoint"
 	"github.com/mambakit/mambakit/datasets"
+	"github.com/mambakit/mambakit/modalities/audio"
 	"github.com/mambakit/mambakit/modalities/dna"
 	"github.com/mambakit/mambakit/pipelines/train"
 )
 
 const evalSynopsis = `eval --model DIR --data PATH,... [--seq-len 1024] [--batch 8]
 
-Evaluates a text or DNA model: the documents (text files, or FASTA files and
-raw sequence files for DNA) are tokenized, joined with a separator token, cut
+Evaluates a text, DNA or audio model: the documents (text files; FASTA files
+and raw sequence files for DNA; WAV/FLAC files for audio, resampled to the
+model's rate and μ-law encoded) are tokenized, joined with a separator token, cut
 into consecutive sequences of --seq-len tokens (every token but the first is
 predicted once), and the mean next-token loss is printed with the perplexity
-and the bits per byte (text) or per base (DNA). DIR is a model directory or a
+and the bits per byte (text), base (DNA) or sample (audio). DIR is a model directory or a
 training run (its newest checkpoint).`
 
 func runEval(args []string, stdout, stderr io.Writer) error {
@@ -59,12 +61,19 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	var stream []int32
 	var units func(int32) float64
 	unit, what := "byte", ""
-	if mod, _ := meta["modality"].(string); mod == "dna" {
+	switch mod, _ := meta["modality"].(string); mod {
+	case "dna":
 		if stream, what, err = dnaEvalStream(strings.Split(*data, ",")); err != nil {
 			return err
 		}
 		units, unit = dna.Units, "base"
-	} else {
+	case "audio":
+		rate, _ := meta["rate"].(float64)
+		if stream, what, err = audioEvalStream(strings.Split(*data, ","), int(rate)); err != nil {
+			return err
+		}
+		units, unit = audio.Units, "sample"
+	default:
 		tok, err := modelTokenizer(dir, *tokFlag)
 		if err != nil {
 			return err
