@@ -18,39 +18,8 @@ import (
 // Asterisk voice is the word digitWords[d].
 var digitWords = []string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
 
-// audioFiles expands files and folders into .wav and .flac files, in name
-// order.
-func audioFiles(paths []string) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		info, err := os.Stat(p)
-		if err != nil {
-			return nil, err
-		}
-		if !info.IsDir() {
-			out = append(out, p)
-			continue
-		}
-		err = filepath.Walk(p, func(path string, fi os.FileInfo, err error) error {
-			if err != nil {
-				return err
-			}
-			ext := strings.ToLower(filepath.Ext(path))
-			if !fi.IsDir() && (ext == ".wav" || ext == ".flac") {
-				out = append(out, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no .wav or .flac files in %v", paths)
-	}
-	sort.Strings(out)
-	return out, nil
-}
+// audioFiles expands files and folders into .wav and .flac files.
+func audioFiles(paths []string) ([]string, error) { return expandFiles(paths, ".wav", ".flac") }
 
 // readAt reads an audio file resampled to rate.
 func readAt(path string, rate int) ([]float32, error) {

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/mambakit/mambakit/core/tensorfile"
 	"github.com/mambakit/mambakit/datasets"
 	"github.com/mambakit/mambakit/modalities/dna"
 	"github.com/mambakit/mambakit/pipelines/classify"
@@ -19,40 +17,9 @@ import (
 // train/validation split.
 const dnaChunk = 100_000
 
-// fastaFiles expands files and folders into FASTA files (.fa, .fasta, .fna,
-// .fas, optionally .gz), in name order.
+// fastaFiles expands files and folders into FASTA files.
 func fastaFiles(paths []string) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		info, err := os.Stat(p)
-		if err != nil {
-			return nil, err
-		}
-		if !info.IsDir() {
-			out = append(out, p)
-			continue
-		}
-		err = filepath.Walk(p, func(path string, fi os.FileInfo, err error) error {
-			if err != nil {
-				return err
-			}
-			name := strings.TrimSuffix(strings.ToLower(fi.Name()), ".gz")
-			for _, ext := range []string{".fa", ".fasta", ".fna", ".fas"} {
-				if !fi.IsDir() && strings.HasSuffix(name, ext) {
-					out = append(out, path)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no FASTA files in %v", paths)
-	}
-	sort.Strings(out)
-	return out, nil
+	return expandFiles(paths, ".fa", ".fasta", ".fna", ".fas")
 }
 
 // rcData wraps token-stream data so that each training window is replaced,
@@ -122,22 +89,9 @@ func prepareDNA(o modalityOptions) (*prepared, error) {
 			}
 		}
 	}
-	trainDocs, valDocs := datasets.SplitText(docs, chunkSize(docs, dnaChunk, o.seqLen), o.valFrac, o.seed)
 	enc := func(s string) []int32 { ids, _, _ := dna.Encode([]byte(s)); return ids }
-	trainIDs := datasets.EncodeStream(trainDocs, enc, dna.SEP)
-	valIDs := datasets.EncodeStream(valDocs, enc, dna.SEP)
-	if len(trainIDs) < o.seqLen+1 || len(valIDs) < o.seqLen+1 {
-		return nil, fmt.Errorf("the genomes are too short for --seq-len %d: %d training and %d held-out bases", o.seqLen, len(trainIDs), len(valIDs))
-	}
-	var held bytes.Buffer
-	for _, d := range valDocs {
-		held.Write(d.Text)
-	}
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return nil, err
-	}
-	heldPath := filepath.Join(o.out, "heldout.seq")
-	if err := tensorfile.WriteAtomic(heldPath, func(f *os.File) error { _, err := f.Write(held.Bytes()); return err }); err != nil {
+	trainIDs, valIDs, heldPath, err := splitEncode(docs, dnaChunk, o, enc, dna.SEP, "heldout.seq", "base")
+	if err != nil {
 		return nil, err
 	}
 	sd := &datasets.StreamData{Train: trainIDs, Val: valIDs, Seed: o.seed}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/mambakit/mambakit/core/mamba"
-	"github.com/mambakit/mambakit/core/tensorfile"
 	"github.com/mambakit/mambakit/datasets"
 	"github.com/mambakit/mambakit/modalities/text"
 )
@@ -36,21 +34,8 @@ func prepareText(o modalityOptions) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	trainDocs, valDocs := datasets.SplitText(docs, chunkSize(docs, textChunk, o.seqLen), o.valFrac, o.seed)
-	trainIDs := datasets.EncodeStream(trainDocs, tok.Encode, tok.EOS())
-	valIDs := datasets.EncodeStream(valDocs, tok.Encode, tok.EOS())
-	if len(trainIDs) < o.seqLen+1 || len(valIDs) < o.seqLen+1 {
-		return nil, fmt.Errorf("the text is too short for --seq-len %d: %d training and %d held-out tokens", o.seqLen, len(trainIDs), len(valIDs))
-	}
-	var held bytes.Buffer
-	for _, d := range valDocs {
-		held.Write(d.Text)
-	}
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return nil, err
-	}
-	heldPath := filepath.Join(o.out, "heldout.txt")
-	if err := tensorfile.WriteAtomic(heldPath, func(f *os.File) error { _, err := f.Write(held.Bytes()); return err }); err != nil {
+	trainIDs, valIDs, heldPath, err := splitEncode(docs, textChunk, o, tok.Encode, tok.EOS(), "heldout.txt", "token")
+	if err != nil {
 		return nil, err
 	}
 	meta := map[string]any{"modality": "text", "tokenizer": "byte"}
@@ -102,14 +87,3 @@ func streamText(m *mamba.Model, tok text.Tokenizer, prompt []int32, n int, s *ma
 	return err
 }
 
-// chunkSize picks the size of the pieces a corpus is cut into before the
-// train/validation split: the modality's default, but small enough for a
-// small corpus to make at least about 50 pieces, and at least two
-// sequences long.
-func chunkSize(docs []datasets.Document, def, seqLen int) int {
-	total := 0
-	for _, d := range docs {
-		total += len(d.Text)
-	}
-	return max(min(def, total/50), 2*(seqLen+1))
-}
