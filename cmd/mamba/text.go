@@ -86,4 +86,3 @@ func streamText(m *mamba.Model, tok text.Tokenizer, prompt []int32, n int, s *ma
 		OnToken: func(_ int, id int32) { w.Write(tok.TokenBytes(id)) }})
 	return err
 }
-
