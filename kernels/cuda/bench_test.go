@@ -1,0 +1,136 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/mambakit/mambakit/core"
+)
+
+// fillRandom fills t with normal values times scale plus shift, uploading a
+// random tile of up to 1 Mi values over and over (so that multi-GiB tensors
+// fill quickly).
+func fillRandom(be *Backend, r *rand.Rand, t core.Tensor, scale, shift float32) {
+	flat := t.Reshape(t.Numel())
+	tile := make([]float32, min(t.Numel(), 1<<20))
+	for j := range tile {
+		tile[j] = scale*float32(r.NormFloat64()) + shift
+	}
+	for lo := 0; lo < flat.Numel(); lo += len(tile) {
+		hi := min(lo+len(tile), flat.Numel())
+		be.Upload(flat.Slice(lo, hi), tile[:hi-lo])
+	}
+}
+
+// BenchmarkScan times the selective scan at B = 8, D = 1536, N = 16 (a
+// mamba-130m layer at batch 8) with delta_softplus, the z gate, D and
+// delta_bias, in float32, for L = 2048, 8192 and 32768: forward and
+// backward (all gradients) separately, with CUDA events around each
+// iteration after a warm-up. It reports ms/fwd and ms/bwd and prints a line
+// per size. Memory: about 13 GiB at L = 32768.
+func BenchmarkScan(b *testing.B) {
+	be := backend(b)
+	for _, L := range []int{2048, 8192, 32768} {
+		b.Run(fmt.Sprintf("L=%d", L), func(b *testing.B) { benchScan(b, be, L) })
+	}
+}
+
+// BenchmarkScanConfigs is BenchmarkScan for every scan kernel configuration
+// in turn (see MAMBAKIT_CUDA_SCAN_CONFIG), to tune the choice by length.
+func BenchmarkScanConfigs(b *testing.B) {
+	be := backend(b)
+	defer func(c int) { be.scanCfg = c }(be.scanCfg)
+	for c := 0; c < max(len(fwdConfigs), len(bwdConfigs)); c++ {
+		fc, bc := fwdConfigs[min(c, len(fwdConfigs)-1)], bwdConfigs[min(c, len(bwdConfigs)-1)]
+		for _, L := range []int{2048, 8192, 32768} {
+			b.Run(fmt.Sprintf("fwd=%dx%d/bwd=%dx%d/L=%d", fc.threads, fc.items, bc.threads, bc.items, L), func(b *testing.B) {
+				be.scanCfg = c
+				benchScan(b, be, L)
+			})
+		}
+	}
+}
+
+func benchScan(b *testing.B, be *Backend, L int) {
+	const B, D, N = 8, 1536, 16
+	runtime.GC() // let the previous size's memory return to the allocator
+	r := rand.New(rand.NewPCG(1, uint64(L)))
+	alloc := func(scale, shift float32, shape ...int) core.Tensor {
+		t := be.Alloc(shape...)
+		fillRandom(be, r, t, scale, shift)
+		return t
+	}
+	A := be.Alloc(D, N)
+	ah := make([]float32, D*N)
+	for j := range ah {
+		ah[j] = -float32(j%N + 1)
+	}
+	be.Upload(A, ah)
+	s := core.ScanArgs{U: alloc(1, 0, B, D, L), Delta: alloc(0.5, -1, B, D, L), A: A,
+		B: alloc(1, 0, B, N, L), C: alloc(1, 0, B, N, L), D: alloc(1, 0, D), Z: alloc(1, 0, B, D, L),
+		DeltaBias: alloc(0.3, 0, D), DeltaSoftplus: true, Out: be.Alloc(B, D, L)}
+	g := core.ScanGrads{DOut: alloc(1, 0, B, D, L), DU: be.Alloc(B, D, L), DDelta: be.Alloc(B, D, L),
+		DA: be.Alloc(D, N), DB: be.Alloc(B, N, L), DC: be.Alloc(B, N, L), DD: be.Alloc(D), DZ: be.Alloc(B, D, L),
+		DDeltaBias: be.Alloc(D)}
+	ops := core.Ops{Backend: be}
+	// Warm-up (and the first use of each kernel).
+	ops.SelectiveScan(s)
+	ops.SelectiveScanBackward(s, g)
+	if err := be.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	be.lock()
+	e0, err0 := be.drv.newEvent()
+	e1, err1 := be.drv.newEvent()
+	e2, err2 := be.drv.newEvent()
+	be.unlock()
+	for _, err := range []error{err0, err1, err2} {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	defer func() {
+		be.lock()
+		be.drv.destroyEvent(e0)
+		be.drv.destroyEvent(e1)
+		be.drv.destroyEvent(e2)
+		be.unlock()
+	}()
+	record := func(e event) {
+		be.lock()
+		defer be.unlock()
+		check("recording an event", be.drv.record(e))
+	}
+	elapsed := func(a, c event) float64 {
+		be.lock()
+		defer be.unlock()
+		ms, err := be.drv.elapsed(a, c)
+		check("timing", err)
+		return ms
+	}
+	var fwd, bwd float64
+	iters := 0
+	for b.Loop() {
+		record(e0)
+		ops.SelectiveScan(s)
+		record(e1)
+		ops.SelectiveScanBackward(s, g)
+		record(e2)
+		fwd += elapsed(e0, e1)
+		bwd += elapsed(e1, e2)
+		iters++
+	}
+	fwd /= float64(iters)
+	bwd /= float64(iters)
+	b.ReportMetric(fwd, "ms/fwd")
+	b.ReportMetric(bwd, "ms/bwd")
+	fc, bc := fwdConfigs[be.pickFwd(L)], bwdConfigs[be.pickBwd(L)]
+	elems := float64(B) * D * float64(L) * N
+	fmt.Fprintf(os.Stdout, "scan B=%d D=%d L=%d N=%d (fwd %dx%d, bwd %dx%d): forward %.3f ms (%.1f G state-updates/s), backward %.3f ms (%.1f G/s), %d iterations\n",
+		B, D, L, N, fc.threads, fc.items, bc.threads, bc.items, fwd, elems/fwd/1e6, bwd, elems/bwd/1e6, iters)
+}

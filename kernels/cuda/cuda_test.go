@@ -1,0 +1,390 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/mambakit/mambakit/core"
+	"github.com/mambakit/mambakit/core/conformance"
+	"github.com/mambakit/mambakit/core/ref"
+	"github.com/mambakit/mambakit/core/tensorfile"
+)
+
+// testBE is the one backend of the test binary (New compiles the kernels,
+// which takes seconds without the cache).
+var (
+	testBE  *Backend
+	testErr error
+)
+
+func TestMain(m *testing.M) {
+	testBE, testErr = New()
+	if testErr == nil {
+		fmt.Fprintf(os.Stderr, "cuda backend on %s\n", testBE.Device())
+	}
+	os.Exit(m.Run())
+}
+
+// backend returns the test binary's backend or fails the test.
+func backend(t testing.TB) *Backend {
+	t.Helper()
+	if testErr != nil {
+		t.Fatalf("cuda.New: %v", testErr)
+	}
+	return testBE
+}
+
+// TestConformance holds every operation to the float64 reference.
+func TestConformance(t *testing.T) {
+	conformance.Run(t, backend(t), conformance.Float32)
+}
+
+// putF64 uploads float64 values (already float32-representable) into a new
+// device tensor.
+func putF64(be *Backend, v []float64, shape ...int) core.Tensor {
+	t := be.Alloc(shape...)
+	h := make([]float32, len(v))
+	for j, x := range v {
+		h[j] = float32(x)
+	}
+	be.Upload(t, h)
+	return t
+}
+
+func putOptF64(be *Backend, v []float64, shape ...int) core.Tensor {
+	if v == nil {
+		return core.Tensor{}
+	}
+	return putF64(be, v, shape...)
+}
+
+func getF64(be *Backend, t core.Tensor) []float64 {
+	h := make([]float32, t.Numel())
+	be.Download(h, t)
+	out := make([]float64, len(h))
+	for j, x := range h {
+		out[j] = float64(x)
+	}
+	return out
+}
+
+// randScan makes a random scan with Mamba's signs (A < 0, positive steps).
+func randScan(r *rand.Rand, B, D, L, N int, opt, softplus bool) *ref.Scan {
+	rnd := func(n int, scale float64) []float64 {
+		v := make([]float64, n)
+		for j := range v {
+			v[j] = float64(float32(scale * r.NormFloat64()))
+		}
+		return v
+	}
+	sc := &ref.Scan{Bsz: B, D: D, L: L, N: N, Softplus: softplus,
+		U: rnd(B*D*L, 1), Delta: rnd(B*D*L, 0.5), B: rnd(B*N*L, 1), C: rnd(B*N*L, 1)}
+	sc.A = make([]float64, D*N)
+	for j := range sc.A {
+		sc.A[j] = float64(float32(-(0.5 + 2*r.Float64())))
+	}
+	if !softplus {
+		for j := range sc.Delta {
+			sc.Delta[j] = float64(float32(0.05 + math.Abs(sc.Delta[j])))
+		}
+	}
+	if opt {
+		sc.Dskip, sc.Z, sc.DeltaBias, sc.H0 = rnd(D, 1), rnd(B*D*L, 1), rnd(D, 0.3), rnd(B*D*N, 1)
+		if !softplus {
+			for j := range sc.DeltaBias {
+				sc.DeltaBias[j] = math.Abs(sc.DeltaBias[j])
+			}
+		}
+	}
+	return sc
+}
+
+// checkScan runs the forward and backward of sc on be and compares every
+// output with the float64 reference.
+func checkScan(t *testing.T, be *Backend, r *rand.Rand, sc *ref.Scan, name string) {
+	t.Helper()
+	B, D, L, N := sc.Bsz, sc.D, sc.L, sc.N
+	opt := sc.Z != nil
+	ops := core.Ops{Backend: be}
+	args := core.ScanArgs{
+		U: putF64(be, sc.U, B, D, L), Delta: putF64(be, sc.Delta, B, D, L), A: putF64(be, sc.A, D, N),
+		B: putF64(be, sc.B, B, N, L), C: putF64(be, sc.C, B, N, L),
+		D: putOptF64(be, sc.Dskip, D), Z: putOptF64(be, sc.Z, B, D, L), DeltaBias: putOptF64(be, sc.DeltaBias, D),
+		DeltaSoftplus: sc.Softplus, H0: putOptF64(be, sc.H0, B, D, N),
+		Out: be.Alloc(B, D, L), HLast: be.Alloc(B, D, N),
+	}
+	ops.SelectiveScan(args)
+	wantOut, wantLast := sc.Forward()
+	check := func(what string, tol float64, got, want []float64) {
+		t.Helper()
+		if e := conformance.RelErr(got, want); !(e <= tol) {
+			t.Errorf("%s %s: relative error %.3g > %g", name, what, e, tol)
+		}
+	}
+	check("out", 1e-5, getF64(be, args.Out), wantOut)
+	check("last state", 1e-5, getF64(be, args.HLast), wantLast)
+
+	dout := make([]float64, B*D*L)
+	for j := range dout {
+		dout[j] = float64(float32(r.NormFloat64()))
+	}
+	var dh []float64
+	if opt {
+		dh = make([]float64, B*D*N)
+		for j := range dh {
+			dh[j] = float64(float32(r.NormFloat64()))
+		}
+	}
+	want := sc.Backward(dout, dh)
+	g := core.ScanGrads{DOut: putF64(be, dout, B, D, L), DHLast: putOptF64(be, dh, B, D, N),
+		DU: be.Alloc(B, D, L), DDelta: be.Alloc(B, D, L), DA: be.Alloc(D, N), DB: be.Alloc(B, N, L), DC: be.Alloc(B, N, L)}
+	if opt {
+		g.DD, g.DZ, g.DDeltaBias, g.DH0 = be.Alloc(D), be.Alloc(B, D, L), be.Alloc(D), be.Alloc(B, D, N)
+	}
+	ops.SelectiveScanBackward(args, g)
+	check("du", 1e-4, getF64(be, g.DU), want.U)
+	check("ddelta", 1e-4, getF64(be, g.DDelta), want.Delta)
+	check("dA", 1e-4, getF64(be, g.DA), want.A)
+	check("dB", 1e-4, getF64(be, g.DB), want.B)
+	check("dC", 1e-4, getF64(be, g.DC), want.C)
+	if opt {
+		check("dD", 1e-4, getF64(be, g.DD), want.Dskip)
+		check("dz", 1e-4, getF64(be, g.DZ), want.Z)
+		check("ddelta_bias", 1e-4, getF64(be, g.DDeltaBias), want.DeltaBias)
+		check("dh0", 1e-4, getF64(be, g.DH0), want.H0)
+	}
+}
+
+// TestScanConfigs runs every compiled instantiation of the scan kernels on
+// lengths around and across its chunk size (the conformance shapes fit in
+// one chunk of the smallest), odd lengths (no 16-byte loads) and N = 1, 5,
+// 16, 33, against the float64 reference.
+func TestScanConfigs(t *testing.T) {
+	be := backend(t)
+	defer func() { be.scanCfg = -1 }()
+	r := rand.New(rand.NewPCG(7, 11))
+	for c := 0; c < max(len(fwdConfigs), len(bwdConfigs)); c++ {
+		be.scanCfg = c
+		fc, bc := fwdConfigs[min(c, len(fwdConfigs)-1)], bwdConfigs[min(c, len(bwdConfigs)-1)]
+		chunk := max(fc.chunk(), bc.chunk())
+		for _, sh := range [][4]int{{1, 2, 1, 3}, {2, 2, chunk, 16}, {1, 3, chunk + 1, 5}, {2, 1, 2*chunk + 7, 1}, {1, 2, 3*chunk - 4, 33}} {
+			B, D, L, N := sh[0], sh[1], sh[2], sh[3]
+			for _, opt := range []bool{false, true} {
+				name := fmt.Sprintf("fwd %dx%d bwd %dx%d B%d D%d L%d N%d optional=%v",
+					fc.threads, fc.items, bc.threads, bc.items, B, D, L, N, opt)
+				checkScan(t, be, r, randScan(r, B, D, L, N, opt, opt), name)
+			}
+		}
+	}
+}
+
+// TestScanFixtures runs the scan on the inputs of testdata/scan (made by
+// PyTorch in float64) and compares outputs, final state and every gradient.
+func TestScanFixtures(t *testing.T) {
+	be := backend(t)
+	ops := core.Ops{Backend: be}
+	for _, name := range []string{"scan-small", "scan-long"} {
+		f, err := tensorfile.Open(filepath.Join("..", "..", "testdata", "scan", name+".safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := func(n string) core.Tensor {
+			v, shape, err := f.Float32(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := be.Alloc(shape...)
+			be.Upload(x, v)
+			return x
+		}
+		want := func(n string) []float64 {
+			v, _, err := f.Float64(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		s := core.ScanArgs{U: in("u"), Delta: in("delta"), A: in("A"), B: in("B"), C: in("C"), D: in("D"),
+			Z: in("z"), DeltaBias: in("delta_bias"), DeltaSoftplus: true}
+		B, D, L, N := s.Dims()
+		s.Out, s.HLast = be.Alloc(B, D, L), be.Alloc(B, D, N)
+		ops.SelectiveScan(s)
+		check := func(what string, tol float64, g core.Tensor, w []float64) {
+			if e := conformance.RelErr(getF64(be, g), w); !(e <= tol) {
+				t.Errorf("%s %s: relative error %.3g > %g", name, what, e, tol)
+			}
+		}
+		check("out", 1e-5, s.Out, want("out"))
+		check("last_state", 1e-5, s.HLast, want("last_state"))
+		g := core.ScanGrads{DOut: putF64(be, want("dout"), B, D, L), DU: be.Alloc(B, D, L), DDelta: be.Alloc(B, D, L),
+			DA: be.Alloc(D, N), DB: be.Alloc(B, N, L), DC: be.Alloc(B, N, L), DD: be.Alloc(D), DZ: be.Alloc(B, D, L),
+			DDeltaBias: be.Alloc(D)}
+		ops.SelectiveScanBackward(s, g)
+		for n, x := range map[string]core.Tensor{"u": g.DU, "delta": g.DDelta, "A": g.DA, "B": g.DB, "C": g.DC,
+			"D": g.DD, "z": g.DZ, "delta_bias": g.DDeltaBias} {
+			check("grad."+n, 1e-4, x, want("grad."+n))
+		}
+	}
+}
+
+// TestViews runs operations on tensors that start at odd offsets of their
+// storage (as the model's slices do): addresses not 16-byte aligned.
+func TestViews(t *testing.T) {
+	be := backend(t)
+	ops := core.Ops{Backend: be}
+	r := rand.New(rand.NewPCG(3, 9))
+	const B, D, L, N = 2, 3, 64, 4
+	sc := randScan(r, B, D, L, N, true, true)
+	// Every input lives one element into a larger storage.
+	view := func(v []float64, shape ...int) core.Tensor {
+		n := core.Numel(shape...)
+		big := be.Alloc(n + 1)
+		h := make([]float32, n+1)
+		for j, x := range v {
+			h[j+1] = float32(x)
+		}
+		be.Upload(big, h)
+		return big.Slice(1, n+1).Reshape(shape...)
+	}
+	args := core.ScanArgs{U: view(sc.U, B, D, L), Delta: view(sc.Delta, B, D, L), A: view(sc.A, D, N),
+		B: view(sc.B, B, N, L), C: view(sc.C, B, N, L), D: view(sc.Dskip, D), Z: view(sc.Z, B, D, L),
+		DeltaBias: view(sc.DeltaBias, D), DeltaSoftplus: true, H0: view(sc.H0, B, D, N),
+		Out: view(make([]float64, B*D*L), B, D, L), HLast: view(make([]float64, B*D*N), B, D, N)}
+	ops.SelectiveScan(args)
+	want, _ := sc.Forward()
+	if e := conformance.RelErr(getF64(be, args.Out), want); !(e <= 1e-5) {
+		t.Errorf("scan on offset views: relative error %.3g", e)
+	}
+	// A product whose A is a row slice of a larger matrix.
+	a, bm := make([]float64, 5*7), make([]float64, 7*3)
+	for j := range a {
+		a[j] = float64(float32(r.NormFloat64()))
+	}
+	for j := range bm {
+		bm[j] = float64(float32(r.NormFloat64()))
+	}
+	big := view(append(make([]float64, 7), a...), 6, 7)
+	c := be.Alloc(5, 3)
+	ops.Gemm(core.GemmArgs{M: 5, N: 3, K: 7, Alpha: 1, A: big.Slice(1, 6), B: putF64(be, bm, 7, 3), C: c})
+	wantC := make([]float64, 15)
+	ref.Gemm(false, false, 5, 3, 7, 1, a, bm, 0, wantC)
+	if e := conformance.RelErr(getF64(be, c), wantC); !(e <= 1e-5) {
+		t.Errorf("gemm on a row slice: relative error %.3g", e)
+	}
+}
+
+// TestAllocZeroAndReuse checks that memory handed out again by the caching
+// allocator is zero-filled, and that dropped storages are reclaimed rather
+// than leaked: it allocates, in 1/16ths, twice the device's memory while
+// holding none of it.
+func TestAllocZeroAndReuse(t *testing.T) {
+	be := backend(t)
+	x := be.Alloc(1000)
+	be.Fill(x, 3)
+	x = core.Tensor{}
+	runtime.GC()
+	total := be.drv.totalMemory()
+	chunk := int(total / 16 / 4)
+	for j := 0; j < 32; j++ {
+		y := be.Alloc(chunk)
+		if j == 0 {
+			z := be.Alloc(1000)
+			h := make([]float32, 1000)
+			be.Download(h, z)
+			for _, v := range h {
+				if v != 0 {
+					t.Fatalf("Alloc returned memory holding %g", v)
+				}
+			}
+		}
+		be.Fill(y.Slice(0, 1), float32(j))
+	}
+	if err := be.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	be.lock()
+	reserved := be.mem.reserved
+	be.unlock()
+	t.Logf("allocated %d × %d MiB on a %d MiB device; %d MiB held", 32, chunk*4>>20, total>>20, reserved>>20)
+	if reserved > total {
+		t.Errorf("holding %d bytes of a %d-byte device", reserved, total)
+	}
+}
+
+// TestSumSquaresLarge checks the two-level double reduction on more
+// elements than one pass of the grid covers.
+func TestSumSquaresLarge(t *testing.T) {
+	be := backend(t)
+	const n = 3_000_017
+	h := make([]float32, n)
+	want := 0.0
+	for j := range h {
+		h[j] = float32(j%1013) * 1e-3
+		want += float64(h[j]) * float64(h[j])
+	}
+	x := be.Alloc(n)
+	be.Upload(x, h)
+	if got := be.SumSquares(x); math.Abs(got-want) > 1e-9*want {
+		t.Errorf("SumSquares %.17g, want %.17g", got, want)
+	}
+}
+
+// TestKernelResources logs the registers, spills and static shared memory of
+// the scan kernels (the ones whose speed matters) and of the others with
+// -test.v; spills are worth a look, not a failure.
+func TestKernelResources(t *testing.T) {
+	be := backend(t)
+	be.lock()
+	defer be.unlock()
+	ks := append(be.k.scanFwd[:], be.k.scanBwd[:]...)
+	ks = append(ks, be.k.scanStep, be.k.rmsFwd, be.k.rmsBwdDx, be.k.ceBwd, be.k.convDw)
+	for _, k := range ks {
+		regs, local, shared := be.drv.kernelInfo(k.fn)
+		t.Logf("%-22s %3d registers, %4d B local (spilled) per thread, %5d B static shared", k.name, regs, local, shared)
+	}
+}
+
+// TestCopyConvert copies between float32 and bfloat16 tensors (rounding to
+// nearest even, widening exactly) and fills both kinds.
+func TestCopyConvert(t *testing.T) {
+	be := backend(t)
+	src := []float32{1, -2.5, 3.14159, 1e-30, 65504, float32(math.Inf(-1)), 1.00390625, 1.01171875}
+	x := be.Alloc(len(src))
+	be.Upload(x, src)
+	h := be.AllocBF16(len(src))
+	be.Copy(h, x)
+	y := be.Alloc(len(src))
+	be.Copy(y, h)
+	got := make([]float32, len(src))
+	be.Download(got, y)
+	for j, v := range src {
+		if want := tensorfile.BF16ToFloat32(tensorfile.Float32ToBF16(v)); got[j] != want {
+			t.Errorf("float32 → bfloat16 → float32 of %g: %g, want %g", v, got[j], want)
+		}
+	}
+	be.Fill(h, 0.3)
+	be.Download(got, h)
+	for _, v := range got {
+		if want := tensorfile.BF16ToFloat32(tensorfile.Float32ToBF16(0.3)); v != want {
+			t.Fatalf("bfloat16 Fill: %g, want %g", v, want)
+		}
+	}
+	be.Fill(x.Slice(2, 5), -7)
+	be.Download(got, x)
+	for j, v := range got {
+		want := src[j]
+		if j >= 2 && j < 5 {
+			want = -7
+		}
+		if v != want {
+			t.Errorf("Fill of a slice: element %d is %g, want %g", j, v, want)
+		}
+	}
+}
