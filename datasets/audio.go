@@ -17,6 +17,11 @@ import (
 	"github.com/mewkiz/flac"
 )
 
+// ErrNoSamples is wrapped by ReadAudio's error for a well-formed file
+// that holds no samples (a header and an empty data chunk), so that callers
+// may report and pass over such files rather than stop.
+var ErrNoSamples = errors.New("holds no samples")
+
 // ReadAudio reads a WAV or FLAC file, told apart by content (RIFF/WAVE or
 // fLaC magic, not the file name), as mono float32 samples in [-1, 1] — the
 // mean of the channels of each frame — with its sample rate in Hz.
@@ -70,7 +75,7 @@ func ReadAudio(path string) (samples []float32, rate int, err error) {
 		return nil, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(samples) == 0 {
-		return nil, 0, fmt.Errorf("%s: holds no samples", path)
+		return nil, 0, fmt.Errorf("%s: %w", path, ErrNoSamples)
 	}
 	return samples, rate, nil
 }

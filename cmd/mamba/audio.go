@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -49,8 +50,13 @@ func prepareAudio(o modalityOptions) (*prepared, error) {
 	var trainIDs, valIDs []int32
 	var held []float32
 	var seconds float64
+	var empty []string
 	for k, i := range order {
 		x, err := readAt(files[i], o.rate)
+		if errors.Is(err, datasets.ErrNoSamples) {
+			empty = append(empty, files[i]) // reported below; nothing to learn from
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -81,6 +87,9 @@ func prepareAudio(o modalityOptions) (*prepared, error) {
 	}
 	if err := datasets.WriteWAV16(filepath.Join(o.out, "heldout.wav"), held, o.rate); err != nil {
 		return nil, err
+	}
+	if len(empty) > 0 {
+		fmt.Fprintf(o.stderr, "%d file(s) hold no samples and add nothing: %s\n", len(empty), strings.Join(empty, ", "))
 	}
 	return &prepared{
 		data:  &datasets.StreamData{Train: trainIDs, Val: valIDs, Seed: o.seed},

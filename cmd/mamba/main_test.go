@@ -308,10 +308,15 @@ func TestAudioPipeline(t *testing.T) {
 			}
 		}
 	}
+	// A recording with a header and no samples is reported and passed over.
+	extra := t.TempDir()
+	if err := datasets.WriteWAV16(filepath.Join(extra, "empty.wav"), nil, 8000); err != nil {
+		t.Fatal(err)
+	}
 	run := filepath.Join(t.TempDir(), "apre")
-	code, stdout, stderr := cli("pretrain", "--modality", "audio", "--data", root, "--rate", "8000", "--size", "tiny",
+	code, stdout, stderr := cli("pretrain", "--modality", "audio", "--data", root+","+extra, "--rate", "8000", "--size", "tiny",
 		"--steps", "3", "--batch", "2", "--seq-len", "400", "--eval-seqs", "4", "--out", run)
-	if code != 0 || !strings.Contains(stdout, "bits per sample") {
+	if code != 0 || !strings.Contains(stdout, "bits per sample") || !strings.Contains(stderr, "empty.wav") {
 		t.Fatalf("pretrain audio: status %d: %s%s", code, stdout, stderr)
 	}
 	wav := filepath.Join(t.TempDir(), "gen.wav")
