@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test vet bench clean
+.PHONY: all build test vet bench clean cuda-build
 
 all: build
 
@@ -28,3 +28,15 @@ bench: build
 
 clean:
 	rm -rf bin
+
+# The CUDA build (see kernels/cuda/BUILD.md): the test binary and a mamba
+# with --device cuda, compiled here against CUDA_SDK's headers and link
+# stubs, to be run on a machine with an NVIDIA GPU.
+CUDA_SDK ?= ../shared/cuda-sdk
+cuda-build:
+	CGO_CFLAGS="-I$(CURDIR)/kernels/cuda/cuda13 -I$(CUDA_SDK)/include" CGO_LDFLAGS="-L$(CUDA_SDK)/lib64/stubs" \
+		$(GO) vet -tags cuda ./kernels/cuda/ ./cmd/mamba/
+	CGO_CFLAGS="-I$(CURDIR)/kernels/cuda/cuda13 -I$(CUDA_SDK)/include" CGO_LDFLAGS="-L$(CUDA_SDK)/lib64/stubs" \
+		$(GO) test -c -tags cuda -o kernels/cuda/cuda.test ./kernels/cuda/
+	CGO_CFLAGS="-I$(CURDIR)/kernels/cuda/cuda13 -I$(CUDA_SDK)/include" CGO_LDFLAGS="-L$(CUDA_SDK)/lib64/stubs" \
+		$(GO) build -tags cuda -o bin/mamba-cuda ./cmd/mamba
