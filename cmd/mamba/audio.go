@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -114,14 +115,62 @@ func fitLength(x []float32, n int) []float32 {
 	return out
 }
 
-// audioExample reads one clip as μ-law tokens of exactly seconds·rate samples.
-func audioExample(path string, rate int, seconds float64, label int32) (classify.Example, error) {
+// audioExample reads one clip as μ-law tokens of exactly seconds·rate
+// samples, first scaled to RMS level (when level > 0).
+func audioExample(path string, rate int, seconds, level float64, label int32) (classify.Example, error) {
 	x, err := readAt(path, rate)
 	if err != nil {
 		return classify.Example{}, err
 	}
+	if level > 0 {
+		normalizeRMS(x, level)
+	}
 	x = fitLength(x, int(seconds*float64(rate)))
 	return classify.Example{ID: path, IDs: audio.MuLawEncode(x), Label: label}, nil
+}
+
+// normalizeRMS scales x in place so that its root mean square is level,
+// clipping to [-1, 1]; silence stays silence.
+func normalizeRMS(x []float32, level float64) {
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	if s == 0 {
+		return
+	}
+	g := level / math.Sqrt(s/float64(len(x)))
+	for i, v := range x {
+		x[i] = float32(max(-1, min(1, float64(v)*g)))
+	}
+}
+
+// clipAugment is the training augmentation of audio classification: a
+// random gain of ±6 dB, a random shift of up to an eighth of the crop
+// (filled with silence) and white noise of a random level up to 0.01 RMS,
+// applied to the decoded waveform and quantised again.
+func clipAugment(ids []int32, r *rand.Rand) []int32 {
+	gain := math.Pow(10, (12*r.Float64()-6)/20)
+	maxShift := len(ids) / 8
+	shift := r.IntN(2*maxShift+1) - maxShift
+	return audio.MuLawEncode(shiftGainNoise(audio.MuLawDecode(ids), gain, shift, 0.01*r.Float64(), r))
+}
+
+// shiftGainNoise returns y[i] = gain·x[i−shift] (0 outside x) + sigma·n[i],
+// n standard normal from r, clipped to [-1, 1].
+func shiftGainNoise(x []float32, gain float64, shift int, sigma float64, r *rand.Rand) []float32 {
+	y := make([]float32, len(x))
+	for i := range y {
+		var v float64
+		if j := i - shift; j >= 0 && j < len(x) {
+			v = gain * float64(x[j])
+		}
+		if sigma > 0 {
+			v += sigma * r.NormFloat64()
+		}
+		y[i] = float32(max(-1, min(1, v)))
+	}
+	return y
 }
 
 // audioClassData loads a labelled audio folder (<root>/<class>/*.wav) for
@@ -164,7 +213,7 @@ func audioClassData(o classOptions) (*classData, error) {
 	cd := &classData{classes: classes, vocab: audio.MuLawClasses, pad: 128, extraTests: map[string][]classify.Example{}}
 	seen := map[string]int{}
 	for _, it := range items {
-		e, err := audioExample(it.Path, o.rate, o.seconds, index[it.Label])
+		e, err := audioExample(it.Path, o.rate, o.seconds, o.rmsLevel, index[it.Label])
 		if err != nil {
 			return nil, err
 		}
@@ -192,7 +241,7 @@ func audioClassData(o classOptions) (*classData, error) {
 				if _, err := os.Stat(p); err != nil {
 					continue
 				}
-				e, err := audioExample(p, o.rate, o.seconds, index[w])
+				e, err := audioExample(p, o.rate, o.seconds, o.rmsLevel, index[w])
 				if err != nil {
 					return nil, err
 				}
@@ -204,8 +253,14 @@ func audioClassData(o classOptions) (*classData, error) {
 		}
 		about += fmt.Sprintf("; real recordings: %d Asterisk voices", len(cd.extraTests))
 	}
+	if o.audioAugment {
+		cd.augment = clipAugment
+		about += "; training clips augmented (gain ±6 dB, shift ±1/8, noise)"
+	}
 	cd.about = about
-	cd.readPredict = func(path string) ([]classify.Example, error) { return audioPredict(path, o.rate, o.seconds) }
+	cd.readPredict = func(path string) ([]classify.Example, error) {
+		return audioPredict(path, o.rate, o.seconds, o.rmsLevel)
+	}
 	return cd, nil
 }
 
@@ -219,14 +274,14 @@ func isDigitClasses(classes []string) bool {
 }
 
 // audioPredict reads every audio file under path for prediction.
-func audioPredict(path string, rate int, seconds float64) ([]classify.Example, error) {
+func audioPredict(path string, rate int, seconds, level float64) ([]classify.Example, error) {
 	files, err := audioFiles([]string{path})
 	if err != nil {
 		return nil, err
 	}
 	var ex []classify.Example
 	for _, f := range files {
-		e, err := audioExample(f, rate, seconds, -1)
+		e, err := audioExample(f, rate, seconds, level, -1)
 		if err != nil {
 			return nil, err
 		}

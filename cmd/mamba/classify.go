@@ -44,6 +44,8 @@ type classOptions struct {
 	holdoutVoices                     string
 	rate                              int     // audio: sample rate the clips are resampled to
 	seconds                           float64 // audio: clip length
+	rmsLevel                          float64 // audio: RMS each clip is scaled to (0: as recorded)
+	audioAugment                      bool    // audio: random gain, shift and noise on training clips
 }
 
 // classData is a modality's classification dataset.
@@ -125,6 +127,8 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 	bidir := fs.Bool("bidirectional", false, "from scratch: BiMamba blocks (a reverse mixer per block, Caduceus-style)")
 	pool := fs.String("pool", "mean", "pooling of the final hidden states: mean, last or first")
 	rcAug := fs.Bool("rc-augment", false, "DNA: replace training crops by their reverse complement half of the time")
+	rmsLevel := fs.Float64("rms-level", 0.1, "audio: scale every clip (training, test, predict) to this RMS level; 0 keeps recorded levels")
+	audioAug := fs.Bool("audio-augment", true, "audio: random gain (±6 dB), shift (±1/8 clip) and noise on training clips")
 	seqLen := fs.Int("seq-len", 1024, "sequences are cropped (random in training, central otherwise) or padded to this")
 	batch := fs.Int("batch", 16, "sequences per step")
 	steps := fs.Int("steps", 1000, "optimizer steps")
@@ -140,6 +144,10 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	finish()
 	o.rcAugment, o.seed = *rcAug, *seed
+	o.rmsLevel, o.audioAugment = *rmsLevel, *audioAug
+	if o.rmsLevel < 0 || o.rmsLevel > 1 {
+		return usagef("classify train: --rms-level %g is outside 0 … 1", o.rmsLevel)
+	}
 	be, err := openBackend(*device)
 	if err != nil {
 		return err
@@ -197,7 +205,7 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "interrupted at step %d; model saved to %s\n", res.Steps, modelDir)
 		return err
 	}
-	if err := writeMetaFile(modelDir, map[string]any{"modality": o.modality, "seq_len": *seqLen, "rate": o.rate, "seconds": o.seconds}); err != nil {
+	if err := writeMetaFile(modelDir, map[string]any{"modality": o.modality, "seq_len": *seqLen, "rate": o.rate, "seconds": o.seconds, "rms_level": o.rmsLevel}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "trained %d steps in %s (%.0f tokens/s); model: %s\n", res.Steps,
@@ -208,7 +216,7 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	results["train"] = map[string]any{"steps": res.Steps, "seconds": res.Seconds, "tokens_per_s": res.TokensPerSec,
 		"params": m.Cfg.ParamCount(), "d_model": m.Cfg.DModel, "n_layer": m.Cfg.NLayer, "bidirectional": m.Cfg.Bidirectional,
-		"init": *initDir, "rc_augment": *rcAug, "seq_len": *seqLen, "batch": *batch, "lr": *lr, "pool": *pool}
+		"init": *initDir, "rc_augment": *rcAug, "audio_augment": *audioAug, "rms_level": *rmsLevel, "seq_len": *seqLen, "batch": *batch, "lr": *lr, "pool": *pool}
 	return writeResults(*out, results, stdout)
 }
 
@@ -370,6 +378,7 @@ func metaOptions(o *classOptions, meta map[string]any) {
 	if s, ok := meta["seconds"].(float64); ok && s > 0 {
 		o.seconds = s
 	}
+	o.rmsLevel, _ = meta["rms_level"].(float64) // absent: clips were not normalised
 }
 
 func runClassifyEval(args []string, stdout, stderr io.Writer) error {
@@ -485,6 +494,6 @@ var predictReaders = map[string]func(classOptions) *classData{
 		return &classData{pad: dna.PAD, conjoin: dna.ReverseComplement, readPredict: dnaReadPredict}
 	},
 	"audio": func(o classOptions) *classData {
-		return &classData{pad: 128, readPredict: func(p string) ([]classify.Example, error) { return audioPredict(p, o.rate, o.seconds) }}
+		return &classData{pad: 128, readPredict: func(p string) ([]classify.Example, error) { return audioPredict(p, o.rate, o.seconds, o.rmsLevel) }}
 	},
 }
