@@ -129,8 +129,8 @@ func benchScan(b *testing.B, be *Backend, L int) {
 	bwd /= float64(iters)
 	b.ReportMetric(fwd, "ms/fwd")
 	b.ReportMetric(bwd, "ms/bwd")
-	fc, bc := fwdConfigs[be.pickFwd(L)], bwdConfigs[be.pickBwd(L)]
+	fc, bc := fwdConfigs[be.pickFwd(B, D)], bwdConfigs[be.pickBwd(B, D)]
 	elems := float64(B) * D * float64(L) * N
-	fmt.Fprintf(os.Stdout, "scan B=%d D=%d L=%d N=%d (fwd %dx%d, bwd %dx%d): forward %.3f ms (%.1f G state-updates/s), backward %.3f ms (%.1f G/s), %d iterations\n",
-		B, D, L, N, fc.threads, fc.items, bc.threads, bc.items, fwd, elems/fwd/1e6, bwd, elems/bwd/1e6, iters)
+	fmt.Fprintf(os.Stdout, "scan B=%d D=%d L=%d N=%d (fwd %s, bwd %s): forward %.3f ms (%.1f G state-updates/s), backward %.3f ms (%.1f G/s), %d iterations\n",
+		B, D, L, N, fc, bc, fwd, elems/fwd/1e6, bwd, elems/bwd/1e6, iters)
 }

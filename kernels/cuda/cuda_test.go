@@ -162,10 +162,12 @@ func checkScan(t *testing.T, be *Backend, r *rand.Rand, sc *ref.Scan, name strin
 	}
 }
 
-// TestScanConfigs runs every compiled instantiation of the scan kernels on
-// lengths around and across its chunk size (the conformance shapes fit in
-// one chunk of the smallest), odd lengths (no 16-byte loads) and N = 1, 5,
-// 16, 33, against the float64 reference.
+// TestScanConfigs runs every compiled instantiation of the scan kernels
+// (forward and backward configuration c together) on lengths around and
+// across its chunk size (the conformance shapes fit in one chunk of the
+// smallest), odd lengths (no 16-byte loads), N = 1, 3, 4, 5, 16, 33, and
+// channel counts that leave a block's last warps past D, against the
+// float64 reference.
 func TestScanConfigs(t *testing.T) {
 	be := backend(t)
 	defer func() { be.scanCfg = -1 }()
@@ -174,15 +176,38 @@ func TestScanConfigs(t *testing.T) {
 		be.scanCfg = c
 		fc, bc := fwdConfigs[min(c, len(fwdConfigs)-1)], bwdConfigs[min(c, len(bwdConfigs)-1)]
 		chunk := max(fc.chunk(), bc.chunk())
-		for _, sh := range [][4]int{{1, 2, 1, 3}, {2, 2, chunk, 16}, {1, 3, chunk + 1, 5}, {2, 1, 2*chunk + 7, 1}, {1, 2, 3*chunk - 4, 33}} {
+		ch := max(fc.channels(), bc.channels())
+		for _, sh := range [][4]int{{1, 2, 1, 3}, {2, 2, chunk, 16}, {1, 3, chunk + 1, 5}, {2, 1, 2*chunk + 7, 1},
+			{1, 2, 3*chunk - 4, 33}, {2, 2*ch + 3, chunk/2 + 4, 4}} {
 			B, D, L, N := sh[0], sh[1], sh[2], sh[3]
 			for _, opt := range []bool{false, true} {
-				name := fmt.Sprintf("fwd %dx%d bwd %dx%d B%d D%d L%d N%d optional=%v",
-					fc.threads, fc.items, bc.threads, bc.items, B, D, L, N, opt)
+				name := fmt.Sprintf("fwd %v bwd %v B%d D%d L%d N%d optional=%v", fc, bc, B, D, L, N, opt)
 				checkScan(t, be, r, randScan(r, B, D, L, N, opt, opt), name)
 			}
 		}
 	}
+}
+
+// TestScanGlobalCarries runs every instantiation with its carries in global
+// memory (as for a state size whose carries do not fit in shared memory),
+// and one scan whose N is too large for shared memory in any case.
+func TestScanGlobalCarries(t *testing.T) {
+	be := backend(t)
+	defer func() { be.scanCfg, scanGlobalCarries = -1, false }()
+	r := rand.New(rand.NewPCG(5, 13))
+	scanGlobalCarries = true
+	for c := 0; c < max(len(fwdConfigs), len(bwdConfigs)); c++ {
+		be.scanCfg = c
+		fc, bc := fwdConfigs[min(c, len(fwdConfigs)-1)], bwdConfigs[min(c, len(bwdConfigs)-1)]
+		chunk := max(fc.chunk(), bc.chunk())
+		ch := max(fc.channels(), bc.channels())
+		B, D, L, N := 2, ch+1, chunk+5, 6
+		name := fmt.Sprintf("global carries: fwd %v bwd %v B%d D%d L%d N%d", fc, bc, B, D, L, N)
+		checkScan(t, be, r, randScan(r, B, D, L, N, true, true), name)
+	}
+	scanGlobalCarries = false
+	be.scanCfg = -1
+	checkScan(t, be, r, randScan(r, 1, 2, 37, 3000, true, true), "N=3000")
 }
 
 // TestScanFixtures runs the scan on the inputs of testdata/scan (made by

@@ -507,29 +507,74 @@ extern "C" __global__ void ce_bwd(float* dl, const float* logits, const int* __r
 //   h_t[n] = a_t[n]·h_{t−1}[n] + β_t[n],     h_{−1} = h0[b,d,n] or 0,
 // and y_t = Σ_n C[b,n,t]·h_t[n] + D[d]·u[b,d,t], out = y_t·SiLU(z[b,d,t]).
 //
-// Organisation (scan_fwd, scan_bwd): one block of NT threads per channel
-// (grid (D, B)); the sequence is processed in chunks of NT·ITEMS positions,
-// thread i owning the ITEMS consecutive positions c·NT·ITEMS + i·ITEMS + j
-// (a "blocked" arrangement, loaded with 16-byte loads when aligned). Within
-// a chunk, the states n are visited one at a time; for each:
-//   1. each thread composes its ITEMS maps h ↦ a·h + β into one pair;
-//   2. a warp scan (shuffles) of those pairs under the associative rule
-//      (a, b) then (a', b') = (a·a', a'·b + b') gives each thread the map of
-//      the positions before it in its warp, and lane 31 the warp's map;
-//   3. the warps' maps go through shared memory (double-buffered, so one
-//      __syncthreads per state suffices); every thread folds the preceding
-//      warps' maps into the carry h (the state before the chunk, in shared
-//      memory), giving its own starting state, and the fold over all warps
-//      is the carry of the next chunk (written by thread 0);
-//   4. each thread re-runs its ITEMS positions from its starting state.
-// Positions past L are padded with δ = 0 and B = C = u = 0: the identity map.
-// Registers hold the per-position values (δ, δ·u, y, ...) of the thread's
-// ITEMS positions; shared memory holds the N carries and the warps' maps.
+// Organisation (scan_fwd, scan_bwd; PERF.md has the counts): a block of W
+// warps serves W·G channels of one batch row b (grid (⌈D/(W·G)⌉, B)); warp w
+// owns the G channels d = (blockIdx.x·W + w)·G + g, all in each of its
+// threads. The sequence is walked in chunks of CH = 32·I positions, lane l
+// owning the I consecutive positions c·CH + l·I + j (a "blocked"
+// arrangement, loaded with 16-byte loads when aligned); all warps of the
+// block walk the same chunk, so the chunk's rows of B and C (shared by every
+// channel of the batch row) are staged once per block in shared memory, a
+// batch of NSB states at a time. Within a chunk the states n are visited one
+// at a time; for each state and channel:
+//   1. each lane composes its I maps h ↦ a·h + β into one pair;
+//   2. a butterfly over the warp (warp_scan_x: five exchanges of the pair)
+//      gives each lane the composition of the lanes before it and the
+//      whole warp's map;
+//   3. each lane re-runs its positions from (its prefix)(carry), the carry
+//      (the state before the chunk, in shared memory, per warp) advancing by
+//      the warp's map.
+// No block barrier per state in the forward: only the staging of B and C
+// (two per NSB states). Per-position values (δ, δ·u, y, ...) stay in
+// registers for the chunk; per-state ones (a, h) for one state.
+// Positions past L are padded with δ = 0 and B = C = u = 0 (identity maps),
+// channels past D with δ = u = dout = 0 and A = 0 (they never write).
+// Carries (h, and in the backward r and the dA sums) live in dynamic shared
+// memory, or, for large N, in a global scratch buffer (gcar) that the host
+// passes instead.
 
-// LOG2E_F is log2(e): the scans evaluate exp(δ·A) as exp2f(δ·(A·log2 e)),
-// as mamba_ssm does (exp2f is accurate to 2 ulp; the rounding of A·log2 e
-// changes the exponent by a relative 6e-8).
+// LOG2E_F is log2(e): the scans evaluate exp(δ·A) as 2^(δ·(A·log2 e)), as
+// mamba_ssm does (the rounding of A·log2 e changes the exponent by a
+// relative 6e-8).
 #define LOG2E_F 1.4426950408889634f
+
+// ex2_f is 2^x by the hardware's ex2.approx.ftz.f32 (MUFU.EX2, one
+// instruction; 2 ulp, as exp2f). Unlike exp2f it flushes results below
+// 2^−126 to 0: a decay that small multiplies a state, so the difference is
+// below 1e−38 of it. exp2f costs three more instructions per call (the
+// subnormal range's scaling), at B·D·L·N calls per scan.
+__device__ __forceinline__ float ex2_f(float x) {
+#ifdef MK_EMULATION
+	return exp2f(x);
+#else
+	float y;
+	asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+	return y;
+#endif
+}
+
+// rcp_f is 1/x by the hardware's rcp.approx.ftz.f32 (1 ulp; 0 for ∞).
+__device__ __forceinline__ float rcp_f(float x) {
+#ifdef MK_EMULATION
+	return 1.0f / x;
+#else
+	float y;
+	asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+	return y;
+#endif
+}
+
+// sig_s is σ(x) = 1/(1 + e^−x) with an accurate exponential and rcp_f (an
+// ulp from sigmoid_f, without the IEEE division's dozen instructions); the
+// scan's per-position gates use it: silu_s = x·σ(x), silu_grad_s as
+// silu_grad_f, softplus_grad_s as softplus_grad_f.
+__device__ __forceinline__ float sig_s(float x) { return rcp_f(1.0f + expf(-x)); }
+__device__ __forceinline__ float silu_s(float x) { return x * sig_s(x); }
+__device__ __forceinline__ float silu_grad_s(float x) {
+	const float s = sig_s(x);
+	return s * (1.0f + x * (1.0f - s));
+}
+__device__ __forceinline__ float softplus_grad_s(float x) { return x > 20.0f ? 1.0f : sig_s(x); }
 
 // AB is the affine map h ↦ a·h + b.
 struct AB {
@@ -544,28 +589,70 @@ __device__ __forceinline__ AB ab_then(AB p, AB q) {
 	return r;
 }
 
-// warp_scan_fwd returns lane l's inclusive scan: the maps of lanes 0..l, in
-// lane order.
-__device__ __forceinline__ AB warp_scan_fwd(AB v, int lane) {
+// warp_scan_x scans the lanes' maps by a butterfly: on return pre is the
+// composition of the maps of the lanes that come before this one and tot
+// that of all 32 (bitwise the same in every lane). The order is the lanes'
+// (REV false: a forward recurrence) or the reverse (REV true: a backward
+// one). Five exchanges of two floats; after the step of distance off, tot
+// is the map of the aligned block of 2·off lanes holding this one and pre
+// that of the block's lanes before this one.
+template <bool REV>
+__device__ __forceinline__ void warp_scan_x(AB v, int lane, AB& pre, AB& tot) {
+	pre = AB{1.0f, 0.0f};
+	tot = v;
 #pragma unroll
 	for (int off = 1; off < 32; off <<= 1) {
 		AB p;
-		p.a = __shfl_up_sync(FULL_MASK, v.a, off);
-		p.b = __shfl_up_sync(FULL_MASK, v.b, off);
-		if (lane >= off) v = ab_then(p, v);
+		p.a = __shfl_xor_sync(FULL_MASK, tot.a, off);
+		p.b = __shfl_xor_sync(FULL_MASK, tot.b, off);
+		const bool partner_first = REV ? (lane & off) == 0 : (lane & off) != 0;
+		if (partner_first) {
+			pre = ab_then(p, pre);
+			tot = ab_then(p, tot);
+		} else {
+			tot = ab_then(tot, p);
+		}
 	}
-	return v;
 }
 
-// warp_scan_rev returns lane l's inclusive reverse scan: the maps of lanes
-// 31..l, highest lane first (the order of a backward recurrence).
-__device__ __forceinline__ AB warp_scan_rev(AB v, int lane) {
+// warp_scan_fr runs a forward and a reverse warp_scan_x at once over maps
+// that share their a (the decays of the positions): the forward maps
+// (a, bf) and the reverse ones (a, br). It returns both prefixes (pf, pr)
+// and the reverse total (tr); the shared products need one exchange.
+__device__ __forceinline__ void warp_scan_fr(float a, float bf, float br, int lane, AB& pf, AB& pr, AB& tr) {
+	pf = AB{1.0f, 0.0f};
+	pr = AB{1.0f, 0.0f};
+	float ta = a, tf = bf, tb = br;
+#pragma unroll
+	for (int off = 1; off < 32; off <<= 1) {
+		const float pa = __shfl_xor_sync(FULL_MASK, ta, off);
+		const float pbf = __shfl_xor_sync(FULL_MASK, tf, off);
+		const float pbr = __shfl_xor_sync(FULL_MASK, tb, off);
+		if (lane & off) { // the partner's lanes come first forward, last backward
+			pf.b = pf.a * pbf + pf.b;
+			pf.a = pf.a * pa;
+			tf = ta * pbf + tf;
+			tb = pa * tb + pbr;
+		} else {
+			pr.b = pr.a * pbr + pr.b;
+			pr.a = pr.a * pa;
+			tf = pa * tf + pbf;
+			tb = ta * pbr + tb;
+		}
+		ta = ta * pa;
+	}
+	tr = AB{ta, tb};
+}
+
+// warp_total_fwd returns the composition of the 32 lanes' maps in lane
+// order, in every lane (warp_scan_x<false> without the prefix).
+__device__ __forceinline__ AB warp_total_fwd(AB v, int lane) {
 #pragma unroll
 	for (int off = 1; off < 32; off <<= 1) {
 		AB p;
-		p.a = __shfl_down_sync(FULL_MASK, v.a, off);
-		p.b = __shfl_down_sync(FULL_MASK, v.b, off);
-		if (lane + off < 32) v = ab_then(p, v);
+		p.a = __shfl_xor_sync(FULL_MASK, v.a, off);
+		p.b = __shfl_xor_sync(FULL_MASK, v.b, off);
+		v = (lane & off) ? ab_then(p, v) : ab_then(v, p);
 	}
 	return v;
 }
@@ -611,137 +698,288 @@ __device__ __forceinline__ void store_items(float* p, const float (&v)[ITEMS], i
 }
 
 // load_delta loads the time steps of the thread's positions:
-// dt[j] = δ = softplus(delta + bias) (or delta + bias), 0 past L, and
-// dsp[j] = dδ/d delta (callers that do not need it let the compiler drop it).
+// dt[j] = δ = softplus(delta + bias) (or delta + bias), 0 past L.
 template <int ITEMS>
-__device__ __forceinline__ void load_delta(float (&dt)[ITEMS], float (&dsp)[ITEMS], const float* delta_row,
-                                           float bias, bool softplus, int t0, int L, bool vec) {
+__device__ __forceinline__ void load_delta(float (&dt)[ITEMS], const float* delta_row, float bias, bool softplus,
+                                           int t0, int L, bool vec) {
 	load_items<ITEMS>(dt, delta_row, t0, L, vec);
 #pragma unroll
 	for (int j = 0; j < ITEMS; ++j) {
 		const float x = dt[j] + bias;
-		dsp[j] = softplus ? softplus_grad_f(x) : 1.0f;
 		dt[j] = t0 + j < L ? (softplus ? softplus_f(x) : x) : 0.0f;
 	}
 }
 
-// scan_fwd: the forward scan of one channel (b, d) = (blockIdx.y, blockIdx.x)
-// (see above):
+// imin is the smaller of two ints.
+__device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
+
+// cp_async16 copies 16 bytes from global src to shared dst without going
+// through registers (cp.async, sm_80 and later), zero-filling what is past
+// the src_bytes first bytes; cp_async_commit closes the group of copies
+// issued so far and cp_async_wait_all waits for every group of the thread.
+// Elsewhere (and in the CPU emulation) the copy is an ordinary one.
+__device__ __forceinline__ void cp_async16(float4* dst, const float* src, int src_bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800 && !defined(MK_EMULATION)
+	unsigned long long sa;
+	asm("cvta.to.shared.u64 %0, %1;" : "=l"(sa) : "l"(dst));
+	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"((unsigned)sa), "l"(src), "r"(src_bytes)
+	             : "memory");
+#else
+	*dst = src_bytes ? *reinterpret_cast<const float4*>(src) : float4{0.0f, 0.0f, 0.0f, 0.0f};
+#endif
+}
+__device__ __forceinline__ void cp_async_commit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800 && !defined(MK_EMULATION)
+	asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void cp_async_wait_all() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800 && !defined(MK_EMULATION)
+	asm volatile("cp.async.wait_group 0;" ::: "memory");
+#endif
+}
+
+// stage_rows copies rows n0 .. n0+nb−1 of M (N, L), positions c0 .. c0+32·I−1
+// (0 past L), into S: rows of 8·I float4, lane l's k-th group of four
+// positions (positions c0 + l·I + 4k ..) at index k·32 + l, so that the
+// lanes' 16-byte reads of a row (lane_items) are free of bank conflicts.
+// The global reads are coalesced; with vec they are asynchronous (cp.async:
+// the caller commits them and waits before its block barrier), else plain
+// loads.
+template <int I, int NT>
+__device__ __forceinline__ void stage_rows(float4* S, const float* M, int n0, int nb, int c0, int L, bool vec) {
+	constexpr int F = 8 * I, Q = I / 4;
+	for (int q = threadIdx.x; q < nb * F; q += NT) {
+		const int r = q / F, f = q % F;
+		const float* src = M + (i64)(n0 + r) * L;
+		const int t = c0 + 4 * f;
+		float4* dst = S + r * F + (f % Q) * 32 + f / Q;
+		if (vec) {
+			// L is a multiple of 4: a group is all in or all out.
+			cp_async16(dst, t < L ? src + t : src, t < L ? 16 : 0);
+		} else {
+			float4 v;
+			v.x = t < L ? src[t] : 0.0f;
+			v.y = t + 1 < L ? src[t + 1] : 0.0f;
+			v.z = t + 2 < L ? src[t + 2] : 0.0f;
+			v.w = t + 3 < L ? src[t + 3] : 0.0f;
+			*dst = v;
+		}
+	}
+}
+
+// lane_items reads lane's I positions of a staged row.
+template <int I>
+__device__ __forceinline__ void lane_items(float (&v)[I], const float4* row, int lane) {
+#pragma unroll
+	for (int k = 0; k < I / 4; ++k) {
+		const float4 q = row[k * 32 + lane];
+		v[4 * k] = q.x;
+		v[4 * k + 1] = q.y;
+		v[4 * k + 2] = q.z;
+		v[4 * k + 3] = q.w;
+	}
+}
+
+// xs_slot is where group f of four positions (positions 4f .. 4f+3 of a
+// chunk) lives in a row of scan_bwd's dB, dC sums: the groups of each 8
+// rotated by f/8, so that the lanes' 16-byte writes (lane l its groups
+// l·I/4 + k) and the block's reads (thread q group q) are both free of bank
+// conflicts for I = 8 and 16.
+__device__ __forceinline__ int xs_slot(int f) { return (f & ~7) | ((f + (f >> 3)) & 7); }
+
+// red_add4 adds v to p[0..3] (only p[0..n−1] when n < 4) with atomic adds:
+// with vec (p 16-byte aligned, n = 4) one vector reduction on sm_90
+// (red.global.v4.f32.add: one L2 transaction instead of four).
+__device__ __forceinline__ void red_add4(float* p, float4 v, int n, bool vec) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && !defined(MK_EMULATION) && !defined(MK_NO_RED_V4)
+	if (vec) {
+		asm volatile("red.global.v4.f32.add [%0], {%1, %2, %3, %4};" ::"l"(p), "f"(v.x), "f"(v.y), "f"(v.z),
+		             "f"(v.w)
+		             : "memory");
+		return;
+	}
+#endif
+	(void)vec;
+	atomicAdd(p, v.x);
+	if (n > 1) atomicAdd(p + 1, v.y);
+	if (n > 2) atomicAdd(p + 2, v.z);
+	if (n > 3) atomicAdd(p + 3, v.w);
+}
+
+// The staging pipeline (scan_fwd, and both phases of scan_bwd): the walk is
+// a sequence of batches i = (chunk, rows n0 .. n0+NSB−1), each staged into
+// buffer i&1 of the block's two; per batch:
+//   wait for my copies of batch i; __syncthreads (every copy of batch i is
+//   visible, every warp is done reading buffer (i+1)&1);
+//   stage batch i+1 into buffer (i+1)&1 (asynchronously: it lands while
+//   batch i is computed); compute batch i.
+// One block barrier per batch of NSB states, and the latency of the global
+// reads hidden behind a batch's work.
+
+// scan_fwd: the forward scan of the W·G channels of a block (see above):
 //   out[b,d,t] = (Σ_n C[b,n,t]·h_t[n] + D[d]·u[b,d,t])·SiLU(z[b,d,t])   (no gate when z is null)
 //   hlast[b,d,n] = h_{L−1}[n]                                            (when hlast is not null)
 // u, delta, z, out (B, D, L); A (D, N); Bm, Cm (B, N, L); Dp, dbias (D);
-// h0, hlast (B, D, N); optional pointers may be null. Dynamic shared
-// memory: N floats.
-template <int NT, int ITEMS>
+// h0, hlast (B, D, N); optional pointers may be null. The carries: gcar
+// (B, D, N) when not null, else W·G·N floats of dynamic shared memory.
+// Static shared memory: 2 buffers of NSB rows of B and of C (16·NSB·32·I bytes).
+template <int W, int G, int I, int NSB>
 __device__ __forceinline__ void scan_fwd(const float* __restrict__ u, const float* __restrict__ delta,
                                          const float* __restrict__ A, const float* __restrict__ Bm,
                                          const float* __restrict__ Cm, const float* __restrict__ Dp,
                                          const float* __restrict__ z, const float* __restrict__ dbias,
                                          const float* __restrict__ h0, float* __restrict__ out,
-                                         float* __restrict__ hlast, int D, int L, int N, int softplus, int vec) {
-	constexpr int NW = NT / 32, CHUNK = NT * ITEMS;
-	MK_SHARED AB wmap[2][NW]; // the warps' maps, double-buffered
-	float* carry = reinterpret_cast<float*>(mk_dyn_smem); // (N) the state before the current chunk
+                                         float* __restrict__ hlast, float* gcar, int D, int L, int N, int softplus,
+                                         int vec) {
+	constexpr int NT = 32 * W, CH = 32 * I, F = 8 * I, SR = 2 * NSB * F; // SR: float4 per buffer
+	static_assert(I % 4 == 0 && 32 % I == 0, "I must be 4, 8, 16 or 32");
+	MK_SHARED float4 stg[2 * SR]; // two buffers of NSB rows of B, then NSB rows of C
 
-	const int d = blockIdx.x, b = blockIdx.y;
-	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-	const i64 ch = (i64)b * D + d;        // channel index in (B, D)
-	const i64 row = ch * L;               // start of the channel's row in (B, D, L)
-	const float* Bb = Bm + (i64)b * N * L; // B[b, 0, 0]
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+	const int b = blockIdx.y;
+	const int dw = (blockIdx.x * W + warp) * G; // the warp's first channel
+	const i64 chw = (i64)b * D + dw;            // its index in (B, D)
+	float* car = gcar ? gcar + chw * N : reinterpret_cast<float*>(mk_dyn_smem) + warp * G * N; // (G, N)
+	const float* Ad = A + (i64)dw * N; // A[d, ·] of the warp's channels, row after row
+	const float* Bb = Bm + (i64)b * N * L;
 	const float* Cb = Cm + (i64)b * N * L;
-	const float Dd = Dp ? Dp[d] : 0.0f;
-	const float bias = dbias ? dbias[d] : 0.0f;
-	const bool vc = vec != 0;
-
-	for (int n = tid; n < N; n += NT) carry[n] = h0 ? h0[ch * N + n] : 0.0f;
-	__syncthreads();
-
-	int buf = 0;
-	const int chunks = (L + CHUNK - 1) / CHUNK;
-	for (int c = 0; c < chunks; ++c) {
-		const int t0 = c * CHUNK + tid * ITEMS; // this thread's first position
-		float dt[ITEMS], unused[ITEMS], uu[ITEMS], dtu[ITEMS], y[ITEMS];
-		load_delta<ITEMS>(dt, unused, delta + row, bias, softplus != 0, t0, L, vc);
-		load_items<ITEMS>(uu, u + row, t0, L, vc);
+	const bool vc = vec != 0, sp = softplus != 0;
+	bool ok[G];
+	float Dd[G], bias[G];
 #pragma unroll
-		for (int j = 0; j < ITEMS; ++j) {
-			dtu[j] = dt[j] * uu[j];
-			y[j] = 0.0f;
-		}
-		for (int n = 0; n < N; ++n) {
-			const float An = A[(i64)d * N + n];
-			const float An2 = An * LOG2E_F; // exp(δ·A) = 2^(δ·A·log2 e)
-			float Bv[ITEMS], Cv[ITEMS], a[ITEMS];
-			load_items<ITEMS>(Bv, Bb + (i64)n * L, t0, L, vc);
-			load_items<ITEMS>(Cv, Cb + (i64)n * L, t0, L, vc);
-			AB agg = {1.0f, 0.0f};
-#pragma unroll
-			for (int j = 0; j < ITEMS; ++j) {
-				a[j] = exp2f(dt[j] * An2);
-				AB e = {a[j], dtu[j] * Bv[j]};
-				agg = ab_then(agg, e);
-			}
-			const AB inc = warp_scan_fwd(agg, lane);
-			AB exc;
-			exc.a = __shfl_up_sync(FULL_MASK, inc.a, 1);
-			exc.b = __shfl_up_sync(FULL_MASK, inc.b, 1);
-			if (lane == 0) exc = AB{1.0f, 0.0f};
-			if (lane == 31) wmap[buf][warp] = inc;
-			const float hin = carry[n]; // read before the barrier: thread 0 rewrites it after
-			__syncthreads();
-			float h = hin, hw = hin;
-#pragma unroll
-			for (int w = 0; w < NW; ++w) {
-				if (w == warp) hw = h;
-				const AB q = wmap[buf][w];
-				h = q.a * h + q.b;
-			}
-			if (tid == 0) carry[n] = h;
-			float hs = exc.a * hw + exc.b; // the state before this thread's first position
-#pragma unroll
-			for (int j = 0; j < ITEMS; ++j) {
-				hs = a[j] * hs + dtu[j] * Bv[j];
-				y[j] += Cv[j] * hs;
-			}
-			buf ^= 1;
-		}
-		float zz[ITEMS];
-		if (z) load_items<ITEMS>(zz, z + row, t0, L, vc);
-#pragma unroll
-		for (int j = 0; j < ITEMS; ++j) {
-			float o = y[j] + Dd * uu[j];
-			if (z) o *= silu_f(zz[j]);
-			y[j] = o;
-		}
-		store_items<ITEMS>(out + row, y, t0, L, vc);
-		__syncthreads(); // thread 0's carries reach every thread before the next chunk
+	for (int g = 0; g < G; ++g) {
+		ok[g] = dw + g < D;
+		Dd[g] = ok[g] && Dp ? Dp[dw + g] : 0.0f;
+		bias[g] = ok[g] && dbias ? dbias[dw + g] : 0.0f;
 	}
+	const int nvalid = imin(G, D - dw); // channels of this warp below D (may be ≤ 0)
+
+	for (int q = lane; q < nvalid * N; q += 32) car[q] = h0 ? h0[chw * N + q] : 0.0f;
+	__syncwarp();
+
+	const int chunks = (L + CH - 1) / CH, nbat = (N + NSB - 1) / NSB, total = chunks * nbat;
+	stage_rows<I, NT>(stg, Bb, 0, imin(NSB, N), 0, L, vc);
+	stage_rows<I, NT>(stg + NSB * F, Cb, 0, imin(NSB, N), 0, L, vc);
+	cp_async_commit();
+	float dt[G][I], dtu[G][I], y[G][I];
+	for (int i = 0; i < total; ++i) {
+		const int c = i / nbat, n0 = (i - c * nbat) * NSB, nb = imin(NSB, N - n0);
+		const int c0 = c * CH, t0 = c0 + lane * I; // this lane's first position
+		if (n0 == 0) {
+#pragma unroll
+			for (int g = 0; g < G; ++g) {
+				if (ok[g]) {
+					const i64 row = (chw + g) * L;
+					float uu[I];
+					load_delta<I>(dt[g], delta + row, bias[g], sp, t0, L, vc);
+					load_items<I>(uu, u + row, t0, L, vc);
+#pragma unroll
+					for (int j = 0; j < I; ++j) dtu[g][j] = dt[g][j] * uu[j];
+				} else {
+#pragma unroll
+					for (int j = 0; j < I; ++j) dt[g][j] = dtu[g][j] = 0.0f;
+				}
+#pragma unroll
+				for (int j = 0; j < I; ++j) y[g][j] = 0.0f;
+			}
+		}
+		cp_async_wait_all();
+		__syncthreads();
+		if (i + 1 < total) {
+			const int c1 = (i + 1) / nbat, m0 = (i + 1 - c1 * nbat) * NSB, mb = imin(NSB, N - m0);
+			float4* S = stg + ((i + 1) & 1) * SR;
+			stage_rows<I, NT>(S, Bb, m0, mb, c1 * CH, L, vc);
+			stage_rows<I, NT>(S + NSB * F, Cb, m0, mb, c1 * CH, L, vc);
+			cp_async_commit();
+		}
+		const float4* S = stg + (i & 1) * SR;
+		for (int s = 0; s < nb; ++s) {
+			const int n = n0 + s;
+			float Bv[I], Cv[I], a[G][I];
+			lane_items<I>(Bv, S + s * F, lane);
+			lane_items<I>(Cv, S + (NSB + s) * F, lane);
+			AB pre[G], tot[G];
+#pragma unroll
+			for (int g = 0; g < G; ++g) {
+				const float An2 = ok[g] ? Ad[g * N + n] * LOG2E_F : 0.0f;
+				AB agg = {1.0f, 0.0f};
+#pragma unroll
+				for (int j = 0; j < I; ++j) {
+					a[g][j] = ex2_f(dt[g][j] * An2);
+					agg = ab_then(agg, AB{a[g][j], dtu[g][j] * Bv[j]});
+				}
+				warp_scan_x<false>(agg, lane, pre[g], tot[g]);
+			}
+			float hin[G];
+#pragma unroll
+			for (int g = 0; g < G; ++g) hin[g] = ok[g] ? car[g * N + n] : 0.0f;
+			__syncwarp(); // every lane has read the carries before lane 0 advances them
+#pragma unroll
+			for (int g = 0; g < G; ++g) {
+				if (lane == 0 && ok[g]) car[g * N + n] = tot[g].a * hin[g] + tot[g].b;
+				float h = pre[g].a * hin[g] + pre[g].b; // the state before this lane's first position
+#pragma unroll
+				for (int j = 0; j < I; ++j) {
+					h = a[g][j] * h + dtu[g][j] * Bv[j];
+					y[g][j] += Cv[j] * h;
+				}
+			}
+		}
+		if (n0 + NSB >= N) { // the chunk's last batch: its outputs
+#pragma unroll
+			for (int g = 0; g < G; ++g) {
+				if (!ok[g]) continue;
+				const i64 row = (chw + g) * L;
+				float uu[I];
+				load_items<I>(uu, u + row, t0, L, vc);
+				if (z) {
+					float zz[I];
+					load_items<I>(zz, z + row, t0, L, vc);
+#pragma unroll
+					for (int j = 0; j < I; ++j) y[g][j] = (y[g][j] + Dd[g] * uu[j]) * silu_s(zz[j]);
+				} else {
+#pragma unroll
+					for (int j = 0; j < I; ++j) y[g][j] += Dd[g] * uu[j];
+				}
+				store_items<I>(out + row, y[g], t0, L, vc);
+			}
+		}
+	}
+	__syncwarp();
 	if (hlast)
-		for (int n = tid; n < N; n += NT) hlast[ch * N + n] = carry[n];
+		for (int q = lane; q < nvalid * N; q += 32) hlast[chw * N + q] = car[q];
 }
 
-// scan_bwd: the gradients of Σ out·dout + Σ hlast·dhlast for one channel
-// (b, d) = (blockIdx.y, blockIdx.x), with the formulas of core/ref's
-// Scan.Backward. With g_t = dL/dh_t and r_t = a_t·g_t = dL/dh_{t−1}:
+// scan_bwd: the gradients of Σ out·dout + Σ hlast·dhlast for the W·G
+// channels of a block, with the formulas of core/ref's Scan.Backward. With
+// g_t = dL/dh_t and r_t = a_t·g_t = dL/dh_{t−1}:
 //   dy_t = dout_t·SiLU(z_t)        (dout_t without z)
 //   g_t  = dy_t·C_t + r_{t+1},     r_L = dhlast (or 0),   dh0 = r_0
 //   dz_t      = dout_t·y_t·SiLU'(z_t),  y_t = Σ_n C_t·h_t + D·u_t
-//   du_t      = Σ_n g_t·δ_t·B_t + dy_t·D
-//   ddelta_t  = Σ_n g_t·(A·a_t·h_{t−1} + B_t·u_t) · dδ/d delta
+//   du_t      = δ_t·S1_t + dy_t·D,             S1_t = Σ_n g_t·B_t
+//   ddelta_t  = (u_t·S1_t + S2_t)·dδ/d delta,   S2_t = Σ_n A·a_t·g_t·h_{t−1}
 //   dA[d,n]  += Σ_t g_t·δ_t·a_t·h_{t−1}         dD[d] += Σ_t dy_t·u_t
 //   ddbias[d]+= Σ_t ddelta_t
-//   dB[b,n,t]+= g_t·δ_t·u_t,   dC[b,n,t] += dy_t·h_t   (summed over d with atomics;
-//                                                       the caller zeroes dB, dC)
-// Phase 1 runs the forward scan over the chunks, storing the state before
-// each chunk in ckpt (B, D, chunks, N) and, when dz is wanted, y_t and dz.
-// Phase 2 walks the chunks backwards; per state it recomputes the chunk's
-// h_t from the checkpoint (a forward block scan) and r from the carry of
-// the following chunk (a reverse block scan of the maps r ↦ a_t·r + a_t·dy_t·C_t),
-// both scans sharing one __syncthreads. dB and dC go through a per-warp
-// shared-memory transpose so that each warp's atomicAdds hit 32 consecutive
-// floats. Memory: O(B·D·L) plus the checkpoints, never B·D·L·N.
-// Dynamic shared memory: 3·N floats (h carries, r carries, dA sums).
-template <int NT, int ITEMS>
+//   dB[b,n,t]+= g_t·δ_t·u_t,   dC[b,n,t] += dy_t·h_t   (summed over d; the caller zeroes dB, dC)
+// Phase 1 runs the forward over the chunks, storing the state before each
+// chunk in ckpt (B, D, chunks, N): the lanes' maps are composed and only the
+// warp's total kept, unless dz is wanted and YP2 is false, in which case it
+// is the full forward scan, giving y and dz (this keeps y out of phase 2's
+// registers). Phase 2 walks the chunks backwards; per state it recomputes
+// the chunk's h_t from the checkpoint (a forward warp scan) and r from the
+// carry of the following chunk (a reverse warp scan of the maps
+// r ↦ a_t·r + a_t·dy_t·C_t), then walks the lane's positions forward (h, dC,
+// y with YP2) and backward (g and the rest). Each lane sums dB and dC over
+// its G channels; the W warps' sums meet in shared memory (one block
+// barrier per state, double-buffered), and the block adds each (n, t) to dB
+// and dC with one atomicAdd: 1/(W·G) of the atomics of one per channel.
+// Memory: O(B·D·L) plus the checkpoints, never B·D·L·N. The carries, per
+// channel h (phase 1; then the chunk's checkpoint), r and the dA sums
+// (3·N floats): gcar (B, D, 3, N) when not null, else 3·W·G·N floats of
+// dynamic shared memory. Static shared memory: 16·NSB·32·I bytes of staging
+// and 16·W·32·I of dB, dC sums.
+template <int W, int G, int I, int NSB, bool YP2>
 __device__ __forceinline__ void scan_bwd(const float* __restrict__ u, const float* __restrict__ delta,
                                          const float* __restrict__ A, const float* __restrict__ Bm,
                                          const float* __restrict__ Cm, const float* __restrict__ Dp,
@@ -751,289 +989,441 @@ __device__ __forceinline__ void scan_bwd(const float* __restrict__ u, const floa
                                          float* __restrict__ ddelta, float* __restrict__ dA, float* __restrict__ dB,
                                          float* __restrict__ dC, float* __restrict__ dD, float* __restrict__ dz,
                                          float* __restrict__ ddbias, float* __restrict__ dh0, float* __restrict__ ckpt,
-                                         int D, int L, int N, int softplus, int vec) {
-	constexpr int NW = NT / 32, CHUNK = NT * ITEMS;
-	constexpr int XS = 32 * ITEMS + ITEMS; // a warp's transpose buffer, one pad float per 32
-	MK_SHARED AB wmapf[2][NW], wmapr[2][NW];
-	MK_SHARED float xbuf[NW][2][XS];
-	MK_SHARED float red[32];
-	float* carry = reinterpret_cast<float*>(mk_dyn_smem); // (N) phase 1: h before the chunk
-	float* rcarry = carry + N;                             // (N) phase 2: r after the chunk
-	float* dAacc = rcarry + N;                             // (N) Σ for dA
+                                         float* gcar, int D, int L, int N, int softplus, int vec) {
+	constexpr int NT = 32 * W, CH = 32 * I, F = 8 * I, SR = 2 * NSB * F;
+	static_assert(I % 4 == 0 && 32 % I == 0, "I must be 4, 8, 16 or 32");
+	MK_SHARED float4 stg[2 * SR];      // two buffers of 2·NSB staged rows
+	MK_SHARED float4 xsum[2][2][W][F]; // [parity][dB, dC][warp][group of 4 positions, at xs_slot]
 
-	const int d = blockIdx.x, b = blockIdx.y;
-	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-	const i64 ch = (i64)b * D + d;
-	const i64 row = ch * L;
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+	const int b = blockIdx.y;
+	const int dw = (blockIdx.x * W + warp) * G;
+	const i64 chw = (i64)b * D + dw;
+	// Channel g's carries: car + g·3N: h (or the checkpoint), then r, then the dA sums.
+	float* car = gcar ? gcar + chw * 3 * N : reinterpret_cast<float*>(mk_dyn_smem) + warp * G * 3 * N;
+	const float* Ad = A + (i64)dw * N; // A[d, ·] of the warp's channels, row after row
 	const float* Bb = Bm + (i64)b * N * L;
 	const float* Cb = Cm + (i64)b * N * L;
-	const float Dd = Dp ? Dp[d] : 0.0f;
-	const float bias = dbias ? dbias[d] : 0.0f;
 	const bool vc = vec != 0, sp = softplus != 0;
-	const int chunks = (L + CHUNK - 1) / CHUNK;
-	float* ck = ckpt + ch * chunks * N; // (chunks, N)
-
-	for (int n = tid; n < N; n += NT) {
-		carry[n] = h0 ? h0[ch * N + n] : 0.0f;
-		rcarry[n] = dhlast ? dhlast[ch * N + n] : 0.0f;
-		dAacc[n] = 0.0f;
-	}
-	__syncthreads();
-
-	// Phase 1: forward, checkpoints and dz.
 	const bool needY = dz != nullptr && z != nullptr;
-	int buf = 0;
-	for (int c = 0; c < chunks; ++c) {
-		if (!needY && c == chunks - 1) { // only the checkpoint of the last chunk is needed
-			for (int n = tid; n < N; n += NT) ck[(i64)c * N + n] = carry[n];
-			break;
-		}
-		const int t0 = c * CHUNK + tid * ITEMS;
-		float dt[ITEMS], unused[ITEMS], uu[ITEMS], dtu[ITEMS], y[ITEMS];
-		load_delta<ITEMS>(dt, unused, delta + row, bias, sp, t0, L, vc);
-		load_items<ITEMS>(uu, u + row, t0, L, vc);
+	const bool wantBC = dB != nullptr || dC != nullptr;
+	const i64 bNL = (i64)b * N * L;
+	bool ok[G];
+	float Dd[G], bias[G];
 #pragma unroll
-		for (int j = 0; j < ITEMS; ++j) {
-			dtu[j] = dt[j] * uu[j];
-			y[j] = 0.0f;
-		}
-		for (int n = 0; n < N; ++n) {
-			const float An = A[(i64)d * N + n];
-			const float An2 = An * LOG2E_F; // exp(δ·A) = 2^(δ·A·log2 e)
-			float Bv[ITEMS], a[ITEMS];
-			load_items<ITEMS>(Bv, Bb + (i64)n * L, t0, L, vc);
-			AB agg = {1.0f, 0.0f};
-#pragma unroll
-			for (int j = 0; j < ITEMS; ++j) {
-				a[j] = exp2f(dt[j] * An2);
-				AB e = {a[j], dtu[j] * Bv[j]};
-				agg = ab_then(agg, e);
-			}
-			const AB inc = warp_scan_fwd(agg, lane);
-			AB exc;
-			exc.a = __shfl_up_sync(FULL_MASK, inc.a, 1);
-			exc.b = __shfl_up_sync(FULL_MASK, inc.b, 1);
-			if (lane == 0) exc = AB{1.0f, 0.0f};
-			if (lane == 31) wmapf[buf][warp] = inc;
-			const float hin = carry[n];
-			__syncthreads();
-			float h = hin, hw = hin;
-#pragma unroll
-			for (int w = 0; w < NW; ++w) {
-				if (w == warp) hw = h;
-				const AB q = wmapf[buf][w];
-				h = q.a * h + q.b;
-			}
-			if (tid == 0) {
-				ck[(i64)c * N + n] = hin;
-				carry[n] = h;
-			}
-			if (needY) {
-				float Cv[ITEMS];
-				load_items<ITEMS>(Cv, Cb + (i64)n * L, t0, L, vc);
-				float hs = exc.a * hw + exc.b;
-#pragma unroll
-				for (int j = 0; j < ITEMS; ++j) {
-					hs = a[j] * hs + dtu[j] * Bv[j];
-					y[j] += Cv[j] * hs;
-				}
-			}
-			buf ^= 1;
-		}
-		if (needY) {
-			float zz[ITEMS], go[ITEMS];
-			load_items<ITEMS>(zz, z + row, t0, L, vc);
-			load_items<ITEMS>(go, dout + row, t0, L, vc);
-#pragma unroll
-			for (int j = 0; j < ITEMS; ++j) y[j] = go[j] * (y[j] + Dd * uu[j]) * silu_grad_f(zz[j]);
-			store_items<ITEMS>(dz + row, y, t0, L, vc);
-		}
-		__syncthreads();
+	for (int g = 0; g < G; ++g) {
+		ok[g] = dw + g < D;
+		Dd[g] = ok[g] && Dp ? Dp[dw + g] : 0.0f;
+		bias[g] = ok[g] && dbias ? dbias[dw + g] : 0.0f;
 	}
-	__syncthreads(); // checkpoints written by any thread are visible to all
+	const int nvalid = imin(G, D - dw);
+	const int chunks = (L + CH - 1) / CH;
 
-	// Phase 2: backward over the chunks.
-	float dDacc = 0.0f, dbacc = 0.0f;
-	for (int c = chunks - 1; c >= 0; --c) {
-		const int t0 = c * CHUNK + tid * ITEMS;
-		const int wbase = c * CHUNK + warp * 32 * ITEMS; // the warp's first position
-		float dt[ITEMS], dsp[ITEMS], uu[ITEMS], dy[ITEMS], duacc[ITEMS], ddacc[ITEMS];
-		load_delta<ITEMS>(dt, dsp, delta + row, bias, sp, t0, L, vc);
-		load_items<ITEMS>(uu, u + row, t0, L, vc);
-		load_items<ITEMS>(dy, dout + row, t0, L, vc);
-		if (z) {
-			float zz[ITEMS];
-			load_items<ITEMS>(zz, z + row, t0, L, vc);
-#pragma unroll
-			for (int j = 0; j < ITEMS; ++j) dy[j] *= silu_f(zz[j]);
+	for (int q = lane; q < nvalid * N; q += 32) {
+		const int g = q / N, n = q - g * N;
+		car[g * 3 * N + n] = h0 ? h0[chw * N + q] : 0.0f;
+		car[g * 3 * N + N + n] = dhlast ? dhlast[chw * N + q] : 0.0f;
+		car[g * 3 * N + 2 * N + n] = 0.0f;
+	}
+	__syncwarp();
+
+	// Phase 1: forward, checkpoints (and, when p1y, y and dz). A batch holds
+	// NSB rows of B and NSB of C (p1y), or 2·NSB rows of B.
+	{
+		const bool p1y = needY && !YP2;
+		const int rows = p1y ? NSB : 2 * NSB;
+		const int nbat = (N + rows - 1) / rows;
+		// The last chunk's end state is not needed: without y it is not walked.
+		const int total = (p1y ? chunks : chunks - 1) * nbat;
+		if (total > 0) {
+			stage_rows<I, NT>(stg, Bb, 0, imin(rows, N), 0, L, vc);
+			if (p1y) stage_rows<I, NT>(stg + NSB * F, Cb, 0, imin(rows, N), 0, L, vc);
+			cp_async_commit();
 		}
-#pragma unroll
-		for (int j = 0; j < ITEMS; ++j) {
-			duacc[j] = 0.0f;
-			ddacc[j] = 0.0f;
-		}
-		for (int n = 0; n < N; ++n) {
-			const float An = A[(i64)d * N + n];
-			const float An2 = An * LOG2E_F; // exp(δ·A) = 2^(δ·A·log2 e)
-			float Bv[ITEMS], Cv[ITEMS], a[ITEMS];
-			load_items<ITEMS>(Bv, Bb + (i64)n * L, t0, L, vc);
-			load_items<ITEMS>(Cv, Cb + (i64)n * L, t0, L, vc);
-			AB aggf = {1.0f, 0.0f}, aggr = {1.0f, 0.0f};
-#pragma unroll
-			for (int j = 0; j < ITEMS; ++j) {
-				a[j] = exp2f(dt[j] * An2);
-				AB e = {a[j], dt[j] * uu[j] * Bv[j]};
-				aggf = ab_then(aggf, e);
-			}
-#pragma unroll
-			for (int j = ITEMS - 1; j >= 0; --j) {
-				AB e = {a[j], a[j] * dy[j] * Cv[j]};
-				aggr = ab_then(aggr, e);
-			}
-			const AB incf = warp_scan_fwd(aggf, lane);
-			const AB incr = warp_scan_rev(aggr, lane);
-			AB excf, excr;
-			excf.a = __shfl_up_sync(FULL_MASK, incf.a, 1);
-			excf.b = __shfl_up_sync(FULL_MASK, incf.b, 1);
-			excr.a = __shfl_down_sync(FULL_MASK, incr.a, 1);
-			excr.b = __shfl_down_sync(FULL_MASK, incr.b, 1);
-			if (lane == 0) excf = AB{1.0f, 0.0f};
-			if (lane == 31) excr = AB{1.0f, 0.0f};
-			if (lane == 31) wmapf[buf][warp] = incf;
-			if (lane == 0) wmapr[buf][warp] = incr;
-			const float hin = ck[(i64)c * N + n];
-			const float rin = rcarry[n]; // read before the barrier: thread 0 rewrites it after
-			__syncthreads();
-			float h = hin, hw = hin;
-#pragma unroll
-			for (int w = 0; w < NW; ++w) {
-				if (w == warp) hw = h;
-				const AB q = wmapf[buf][w];
-				h = q.a * h + q.b;
-			}
-			float r = rin, rw = rin;
-#pragma unroll
-			for (int w = NW - 1; w >= 0; --w) {
-				if (w == warp) rw = r;
-				const AB q = wmapr[buf][w];
-				r = q.a * r + q.b;
-			}
-			if (tid == 0) rcarry[n] = r; // r at the chunk's first position
-			// h_t of the thread's positions, from its starting state.
-			const float hstart = excf.a * hw + excf.b;
-			float hv[ITEMS];
-			float hp = hstart;
-#pragma unroll
-			for (int j = 0; j < ITEMS; ++j) {
-				hp = a[j] * hp + dt[j] * uu[j] * Bv[j];
-				hv[j] = hp;
-			}
-			// Backwards through the positions, from r after the last one.
-			float rr = excr.a * rw + excr.b;
-			float dAsum = 0.0f, dBv[ITEMS], dCv[ITEMS];
-#pragma unroll
-			for (int j = ITEMS - 1; j >= 0; --j) {
-				const float hprev = j > 0 ? hv[j - 1] : hstart;
-				const float g = dy[j] * Cv[j] + rr;
-				const float ah = a[j] * hprev;
-				dCv[j] = dy[j] * hv[j];
-				dBv[j] = g * dt[j] * uu[j];
-				duacc[j] += g * dt[j] * Bv[j];
-				ddacc[j] += g * (An * ah + Bv[j] * uu[j]);
-				dAsum += g * dt[j] * ah;
-				rr = a[j] * g;
-			}
-			if (dB || dC) {
-				float* xb = xbuf[warp][0];
-				float* xc = xbuf[warp][1];
-#pragma unroll
-				for (int j = 0; j < ITEMS; ++j) {
-					const int x = lane * ITEMS + j;
-					xb[x + (x >> 5)] = dBv[j];
-					xc[x + (x >> 5)] = dCv[j];
+		float dt[G][I], dtu[G][I], y[G][I];
+		for (int i = 0; i < total; ++i) {
+			const int c = i / nbat, n0 = (i - c * nbat) * rows, nb = imin(rows, N - n0);
+			const int c0 = c * CH, t0 = c0 + lane * I;
+			if (n0 == 0) {
+				__syncwarp(); // lane 0's carries are visible to the warp
+				for (int q = lane; q < nvalid * N; q += 32) { // the checkpoint: h before chunk c
+					const int g = q / N, n = q - g * N;
+					ckpt[((chw + g) * chunks + c) * N + n] = car[g * 3 * N + n];
 				}
-				__syncwarp();
-				float* dBrow = dB ? dB + ((i64)b * N + n) * L : nullptr;
-				float* dCrow = dC ? dC + ((i64)b * N + n) * L : nullptr;
 #pragma unroll
-				for (int k = 0; k < ITEMS; ++k) {
-					const int x = lane + 32 * k, t = wbase + x;
-					if (t < L) {
-						if (dBrow) atomicAdd(dBrow + t, xb[x + (x >> 5)]);
-						if (dCrow) atomicAdd(dCrow + t, xc[x + (x >> 5)]);
+				for (int g = 0; g < G; ++g) {
+					if (ok[g]) {
+						const i64 row = (chw + g) * L;
+						float uu[I];
+						load_delta<I>(dt[g], delta + row, bias[g], sp, t0, L, vc);
+						load_items<I>(uu, u + row, t0, L, vc);
+#pragma unroll
+						for (int j = 0; j < I; ++j) dtu[g][j] = dt[g][j] * uu[j];
+					} else {
+#pragma unroll
+						for (int j = 0; j < I; ++j) dt[g][j] = dtu[g][j] = 0.0f;
+					}
+#pragma unroll
+					for (int j = 0; j < I; ++j) y[g][j] = 0.0f;
+				}
+			}
+			cp_async_wait_all();
+			__syncthreads();
+			if (i + 1 < total) {
+				const int c1 = (i + 1) / nbat, m0 = (i + 1 - c1 * nbat) * rows, mb = imin(rows, N - m0);
+				float4* S = stg + ((i + 1) & 1) * SR;
+				stage_rows<I, NT>(S, Bb, m0, mb, c1 * CH, L, vc);
+				if (p1y) stage_rows<I, NT>(S + NSB * F, Cb, m0, mb, c1 * CH, L, vc);
+				cp_async_commit();
+			}
+			const float4* S = stg + (i & 1) * SR;
+			for (int s = 0; s < nb; ++s) {
+				const int n = n0 + s;
+				float Bv[I];
+				lane_items<I>(Bv, S + s * F, lane);
+				if (!p1y) {
+					AB tot[G];
+#pragma unroll
+					for (int g = 0; g < G; ++g) {
+						const float An2 = ok[g] ? Ad[g * N + n] * LOG2E_F : 0.0f;
+						AB agg = {1.0f, 0.0f};
+#pragma unroll
+						for (int j = 0; j < I; ++j) agg = ab_then(agg, AB{ex2_f(dt[g][j] * An2), dtu[g][j] * Bv[j]});
+						tot[g] = warp_total_fwd(agg, lane);
+					}
+					float hin[G];
+#pragma unroll
+					for (int g = 0; g < G; ++g) hin[g] = ok[g] ? car[g * 3 * N + n] : 0.0f;
+					__syncwarp();
+					if (lane == 0) {
+#pragma unroll
+						for (int g = 0; g < G; ++g)
+							if (ok[g]) car[g * 3 * N + n] = tot[g].a * hin[g] + tot[g].b;
+					}
+				} else {
+					float Cv[I], a[G][I];
+					lane_items<I>(Cv, S + (NSB + s) * F, lane);
+					AB pre[G], tot[G];
+#pragma unroll
+					for (int g = 0; g < G; ++g) {
+						const float An2 = ok[g] ? Ad[g * N + n] * LOG2E_F : 0.0f;
+						AB agg = {1.0f, 0.0f};
+#pragma unroll
+						for (int j = 0; j < I; ++j) {
+							a[g][j] = ex2_f(dt[g][j] * An2);
+							agg = ab_then(agg, AB{a[g][j], dtu[g][j] * Bv[j]});
+						}
+						warp_scan_x<false>(agg, lane, pre[g], tot[g]);
+					}
+					float hin[G];
+#pragma unroll
+					for (int g = 0; g < G; ++g) hin[g] = ok[g] ? car[g * 3 * N + n] : 0.0f;
+					__syncwarp();
+#pragma unroll
+					for (int g = 0; g < G; ++g) {
+						if (lane == 0 && ok[g]) car[g * 3 * N + n] = tot[g].a * hin[g] + tot[g].b;
+						float h = pre[g].a * hin[g] + pre[g].b;
+#pragma unroll
+						for (int j = 0; j < I; ++j) {
+							h = a[g][j] * h + dtu[g][j] * Bv[j];
+							y[g][j] += Cv[j] * h;
+						}
 					}
 				}
-				__syncwarp();
 			}
-			if (dA) {
-				dAsum = warp_sum(dAsum);
-				if (lane == 0) atomicAdd(dAacc + n, dAsum);
-			}
-			buf ^= 1;
-		}
-		float o1[ITEMS], o2[ITEMS];
+			if (p1y && n0 + rows >= N) { // the chunk's dz
 #pragma unroll
-		for (int j = 0; j < ITEMS; ++j) {
-			const bool in = t0 + j < L;
-			const float ddraw = ddacc[j] * dsp[j];
-			o1[j] = duacc[j] + dy[j] * Dd;
-			o2[j] = ddraw;
-			if (in) {
-				dDacc += dy[j] * uu[j];
-				dbacc += ddraw;
+				for (int g = 0; g < G; ++g) {
+					if (!ok[g]) continue;
+					const i64 row = (chw + g) * L;
+					float uu[I], zz[I], go[I];
+					load_items<I>(uu, u + row, t0, L, vc);
+					load_items<I>(zz, z + row, t0, L, vc);
+					load_items<I>(go, dout + row, t0, L, vc);
+#pragma unroll
+					for (int j = 0; j < I; ++j) y[g][j] = go[j] * (y[g][j] + Dd[g] * uu[j]) * silu_grad_s(zz[j]);
+					store_items<I>(dz + row, y[g], t0, L, vc);
+				}
 			}
 		}
-		if (du) store_items<ITEMS>(du + row, o1, t0, L, vc);
-		if (ddelta) store_items<ITEMS>(ddelta + row, o2, t0, L, vc);
-		__syncthreads(); // thread 0's r carries reach every thread before the next chunk
+		if (!p1y) { // the last chunk's checkpoint
+			__syncwarp();
+			for (int q = lane; q < nvalid * N; q += 32) {
+				const int g = q / N, n = q - g * N;
+				ckpt[((chw + g) * chunks + chunks - 1) * N + n] = car[g * 3 * N + n];
+			}
+		}
 	}
-	for (int n = tid; n < N; n += NT) {
-		if (dh0) dh0[ch * N + n] = rcarry[n];
-		if (dA) atomicAdd(dA + (i64)d * N + n, dAacc[n]);
+
+	// Phase 2: backward over the chunks; a batch holds NSB rows of B and of C.
+	__syncthreads(); // every warp is done with phase 1's buffers
+	float dDp[G], dbp[G]; // this lane's shares of dD and ddelta_bias
+#pragma unroll
+	for (int g = 0; g < G; ++g) dDp[g] = dbp[g] = 0.0f;
+	{
+		const int nbat = (N + NSB - 1) / NSB, total = chunks * nbat;
+		// batch i: chunk chunks−1 − i/nbat, rows (i % nbat)·NSB ..
+		stage_rows<I, NT>(stg, Bb, 0, imin(NSB, N), (chunks - 1) * CH, L, vc);
+		stage_rows<I, NT>(stg + NSB * F, Cb, 0, imin(NSB, N), (chunks - 1) * CH, L, vc);
+		cp_async_commit();
+		int par = 0;
+		float dt[G][I], dtu[G][I], dy[G][I], S1[G][I], S2[G][I], y[G][YP2 ? I : 1];
+		for (int i = 0; i < total; ++i) {
+			const int ci = i / nbat, c = chunks - 1 - ci, n0 = (i - ci * nbat) * NSB, nb = imin(NSB, N - n0);
+			const int c0 = c * CH, t0 = c0 + lane * I;
+			if (n0 == 0) {
+				__syncwarp(); // every lane is done with the previous chunk's checkpoints
+				for (int q = lane; q < nvalid * N; q += 32) {
+					const int g = q / N, n = q - g * N;
+					car[g * 3 * N + n] = ckpt[((chw + g) * chunks + c) * N + n];
+				}
+#pragma unroll
+				for (int g = 0; g < G; ++g) {
+					if (ok[g]) {
+						const i64 row = (chw + g) * L;
+						float uu[I];
+						load_delta<I>(dt[g], delta + row, bias[g], sp, t0, L, vc);
+						load_items<I>(uu, u + row, t0, L, vc);
+						load_items<I>(dy[g], dout + row, t0, L, vc);
+						if (z) {
+							float zz[I];
+							load_items<I>(zz, z + row, t0, L, vc);
+#pragma unroll
+							for (int j = 0; j < I; ++j) dy[g][j] *= silu_s(zz[j]);
+						}
+#pragma unroll
+						for (int j = 0; j < I; ++j) dtu[g][j] = dt[g][j] * uu[j];
+					} else {
+#pragma unroll
+						for (int j = 0; j < I; ++j) dt[g][j] = dtu[g][j] = dy[g][j] = 0.0f;
+					}
+#pragma unroll
+					for (int j = 0; j < I; ++j) {
+						S1[g][j] = S2[g][j] = 0.0f;
+						if (YP2) y[g][YP2 ? j : 0] = 0.0f;
+					}
+				}
+				__syncwarp(); // the checkpoints are visible to the warp
+			}
+			cp_async_wait_all();
+			__syncthreads();
+			if (i + 1 < total) {
+				const int ci1 = (i + 1) / nbat, m0 = (i + 1 - ci1 * nbat) * NSB, mb = imin(NSB, N - m0);
+				const int cs = (chunks - 1 - ci1) * CH;
+				float4* S = stg + ((i + 1) & 1) * SR;
+				stage_rows<I, NT>(S, Bb, m0, mb, cs, L, vc);
+				stage_rows<I, NT>(S + NSB * F, Cb, m0, mb, cs, L, vc);
+				cp_async_commit();
+			}
+			const float4* S = stg + (i & 1) * SR;
+			for (int s = 0; s < nb; ++s) {
+				const int n = n0 + s;
+				float Bv[I], Cv[I], a[G][I], An[G];
+				lane_items<I>(Bv, S + s * F, lane);
+				lane_items<I>(Cv, S + (NSB + s) * F, lane);
+				AB pf[G], pr[G], tr[G];
+#pragma unroll
+				for (int g = 0; g < G; ++g) {
+					An[g] = ok[g] ? Ad[g * N + n] : 0.0f;
+					const float An2 = An[g] * LOG2E_F;
+					// The lane's maps: forward h ↦ a·h + δ·u·B, composed first to
+					// last; reverse r ↦ a·(r + dy·C), composed last to first.
+					// Both share the product of the decays.
+					float pa = 1.0f, bf = 0.0f, br = 0.0f;
+#pragma unroll
+					for (int j = 0; j < I; ++j) {
+						a[g][j] = ex2_f(dt[g][j] * An2);
+						pa *= a[g][j];
+						bf = a[g][j] * bf + dtu[g][j] * Bv[j];
+					}
+#pragma unroll
+					for (int j = I - 1; j >= 0; --j) br = a[g][j] * (dy[g][j] * Cv[j] + br);
+					warp_scan_fr(pa, bf, br, lane, pf[g], pr[g], tr[g]);
+				}
+				float hin[G], rin[G];
+#pragma unroll
+				for (int g = 0; g < G; ++g) {
+					hin[g] = ok[g] ? car[g * 3 * N + n] : 0.0f;
+					rin[g] = ok[g] ? car[g * 3 * N + N + n] : 0.0f;
+				}
+				__syncwarp(); // every lane has read the carries before lane 0 moves r on
+				if (lane == 0) {
+#pragma unroll
+					for (int g = 0; g < G; ++g)
+						if (ok[g]) car[g * 3 * N + N + n] = tr[g].a * rin[g] + tr[g].b; // r at the chunk's start
+				}
+				// Forward through the lane's positions: h_t (kept as h_{t−1} for
+				// the backward pass), dC summed over the G channels, y (YP2).
+				float4* xb = xsum[par][0][warp];
+				float4* xc = xsum[par][1][warp];
+				float hprev[G][I], h[G], x4[4];
+#pragma unroll
+				for (int g = 0; g < G; ++g) h[g] = pf[g].a * hin[g] + pf[g].b;
+#pragma unroll
+				for (int j = 0; j < I; ++j) {
+					float dcs = 0.0f;
+#pragma unroll
+					for (int g = 0; g < G; ++g) {
+						hprev[g][j] = h[g];
+						h[g] = a[g][j] * h[g] + dtu[g][j] * Bv[j];
+						dcs += dy[g][j] * h[g];
+						if (YP2 && needY) y[g][YP2 ? j : 0] += Cv[j] * h[g];
+					}
+					x4[j & 3] = dcs;
+					if ((j & 3) == 3) xc[xs_slot(lane * (I / 4) + j / 4)] = float4{x4[0], x4[1], x4[2], x4[3]};
+				}
+				// Backward through them, from r after the lane's last position.
+				float rr[G], dAs[G];
+#pragma unroll
+				for (int g = 0; g < G; ++g) {
+					rr[g] = pr[g].a * rin[g] + pr[g].b;
+					dAs[g] = 0.0f;
+				}
+#pragma unroll
+				for (int j = I - 1; j >= 0; --j) {
+					float dbs = 0.0f;
+#pragma unroll
+					for (int g = 0; g < G; ++g) {
+						const float gg = dy[g][j] * Cv[j] + rr[g]; // g_t
+						dbs += gg * dtu[g][j];
+						S1[g][j] += gg * Bv[j];
+						rr[g] = a[g][j] * gg; // r_t
+						const float gah = rr[g] * hprev[g][j];
+						S2[g][j] += An[g] * gah;
+						dAs[g] += gah * dt[g][j];
+					}
+					x4[j & 3] = dbs;
+					if ((j & 3) == 0) xb[xs_slot(lane * (I / 4) + j / 4)] = float4{x4[0], x4[1], x4[2], x4[3]};
+				}
+				if (dA) {
+#pragma unroll
+					for (int g = 0; g < G; ++g) {
+						const float sA = warp_sum(dAs[g]);
+						if (lane == 0 && ok[g]) car[g * 3 * N + 2 * N + n] += sA;
+					}
+				}
+				if (wantBC) {
+					// The warps' sums meet: thread tid adds groups of four
+					// positions tid + k·NT of dB, then of dC, with one vector
+					// atomicAdd each (coalesced).
+					__syncthreads();
+					const float4* xr = &xsum[par][0][0][0];
+					const i64 off = bNL + (i64)n * L + c0; // (b, n, c0) in (B, N, L)
+#pragma unroll
+					for (int k = 0; k < (2 * F + NT - 1) / NT; ++k) {
+						const int q = threadIdx.x + k * NT;
+						if ((2 * F) % NT != 0 && q >= 2 * F) break;
+						const int m = F % NT == 0 ? k * NT >= F : q >= F; // 0: dB, 1: dC
+						const int f = q - m * F, p = 4 * f;
+						float* dst = m ? dC : dB;
+						if (dst && c0 + p < L) {
+							const int x = xs_slot(f);
+							float4 sum = xr[m * W * F + x];
+#pragma unroll
+							for (int w = 1; w < W; ++w) {
+								const float4 v = xr[(m * W + w) * F + x];
+								sum.x += v.x;
+								sum.y += v.y;
+								sum.z += v.z;
+								sum.w += v.w;
+							}
+							red_add4(dst + off + p, sum, imin(4, L - c0 - p), vc);
+						}
+					}
+					par ^= 1;
+				}
+			}
+			if (n0 + NSB >= N) { // the chunk's last batch: its per-position outputs
+#pragma unroll
+				for (int g = 0; g < G; ++g) {
+					if (!ok[g]) continue;
+					const i64 row = (chw + g) * L;
+					float uu[I], xd[I], o1[I], o2[I];
+					load_items<I>(uu, u + row, t0, L, vc);
+					load_items<I>(xd, delta + row, t0, L, vc);
+#pragma unroll
+					for (int j = 0; j < I; ++j) {
+						const float dsp = sp ? softplus_grad_s(xd[j] + bias[g]) : 1.0f;
+						o1[j] = dt[g][j] * S1[g][j] + dy[g][j] * Dd[g];
+						o2[j] = (uu[j] * S1[g][j] + S2[g][j]) * dsp;
+						if (t0 + j < L) {
+							dDp[g] += dy[g][j] * uu[j];
+							dbp[g] += o2[j];
+						}
+					}
+					if (du) store_items<I>(du + row, o1, t0, L, vc);
+					if (ddelta) store_items<I>(ddelta + row, o2, t0, L, vc);
+					if (YP2 && needY) {
+						float zz[I], go[I];
+						load_items<I>(zz, z + row, t0, L, vc);
+						load_items<I>(go, dout + row, t0, L, vc);
+#pragma unroll
+						for (int j = 0; j < I; ++j)
+							o1[j] = go[j] * (y[g][YP2 ? j : 0] + Dd[g] * uu[j]) * silu_grad_s(zz[j]);
+						store_items<I>(dz + row, o1, t0, L, vc);
+					}
+				}
+			}
+		}
 	}
-	if (dD) {
-		const float s = block_sum(dDacc, red);
-		if (tid == 0) atomicAdd(dD + d, s);
+	__syncwarp();
+	for (int q = lane; q < nvalid * N; q += 32) {
+		const int g = q / N, n = q - g * N;
+		if (dh0) dh0[chw * N + q] = car[g * 3 * N + N + n];
+		if (dA) atomicAdd(dA + (i64)(dw + g) * N + n, car[g * 3 * N + 2 * N + n]);
 	}
-	if (ddbias) {
-		const float s = block_sum(dbacc, red);
-		if (tid == 0) atomicAdd(ddbias + d, s);
+#pragma unroll
+	for (int g = 0; g < G; ++g) {
+		const float sD = warp_sum(dDp[g]), sb = warp_sum(dbp[g]);
+		if (lane == 0 && ok[g]) {
+			if (dD) atomicAdd(dD + dw + g, sD);
+			if (ddbias) atomicAdd(ddbias + dw + g, sb);
+		}
 	}
 }
 
 #define SCAN_FWD_PARAMS                                                                                        \
 	const float *u, const float *delta, const float *A, const float *Bm, const float *Cm, const float *Dp,     \
-	    const float *z, const float *dbias, const float *h0, float *out, float *hlast, int D, int L, int N,    \
-	    int softplus, int vec
-#define SCAN_FWD_ARGS u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, D, L, N, softplus, vec
+	    const float *z, const float *dbias, const float *h0, float *out, float *hlast, float *gcar, int D,     \
+	    int L, int N, int softplus, int vec
+#define SCAN_FWD_ARGS u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, gcar, D, L, N, softplus, vec
 
 #define SCAN_BWD_PARAMS                                                                                        \
 	const float *u, const float *delta, const float *A, const float *Bm, const float *Cm, const float *Dp,     \
 	    const float *z, const float *dbias, const float *h0, const float *dout, const float *dhlast, float *du, \
 	    float *ddelta, float *dA, float *dB, float *dC, float *dD, float *dz, float *ddbias, float *dh0,        \
-	    float *ckpt, int D, int L, int N, int softplus, int vec
+	    float *ckpt, float *gcar, int D, int L, int N, int softplus, int vec
 #define SCAN_BWD_ARGS                                                                                          \
-	u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, dB, dC, dD, dz, ddbias, dh0, ckpt, D, L, \
-	    N, softplus, vec
+	u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, dB, dC, dD, dz, ddbias, dh0, ckpt, gcar, \
+	    D, L, N, softplus, vec
 
-// scan_fwd_<NT>x<ITEMS> and scan_bwd_<NT>x<ITEMS>: the instantiations the Go
-// side chooses from by sequence length (scan.go).
-#define SCAN_FWD_KERNEL(NT, ITEMS)                                                                 \
-	extern "C" __global__ void __launch_bounds__(NT) scan_fwd_##NT##x##ITEMS(SCAN_FWD_PARAMS) { \
-		scan_fwd<NT, ITEMS>(SCAN_FWD_ARGS);                                                    \
+// scan_fwd_<NT>x<IT> and scan_bwd_<NT>x<IT>: the instantiations the Go
+// side chooses from (scan.go: fwdConfigs and bwdConfigs repeat every
+// argument): NT = 32·W threads, IT = G·I items per thread (G channels per
+// warp, I positions per lane), NSB staged rows of B and of C per batch, YP2
+// (backward) y and dz in phase 2; at least MINB blocks of NT threads per SM
+// (a register bound: 65536/(MINB·NT) per thread).
+#define SCAN_FWD_KERNEL(NT, IT, G, I, NSB, MINB)                                                        \
+	extern "C" __global__ void __launch_bounds__(NT, MINB) scan_fwd_##NT##x##IT(SCAN_FWD_PARAMS) {  \
+		static_assert(IT == G * I, "items per thread");                                         \
+		scan_fwd<NT / 32, G, I, NSB>(SCAN_FWD_ARGS);                                            \
 	}
-#define SCAN_BWD_KERNEL(NT, ITEMS)                                                                 \
-	extern "C" __global__ void __launch_bounds__(NT) scan_bwd_##NT##x##ITEMS(SCAN_BWD_PARAMS) { \
-		scan_bwd<NT, ITEMS>(SCAN_BWD_ARGS);                                                    \
+#define SCAN_BWD_KERNEL(NT, IT, G, I, NSB, YP2, MINB)                                                   \
+	extern "C" __global__ void __launch_bounds__(NT, MINB) scan_bwd_##NT##x##IT(SCAN_BWD_PARAMS) {  \
+		static_assert(IT == G * I, "items per thread");                                         \
+		scan_bwd<NT / 32, G, I, NSB, YP2>(SCAN_BWD_ARGS);                                       \
 	}
 
-SCAN_FWD_KERNEL(32, 8)
-SCAN_FWD_KERNEL(64, 8)
-SCAN_FWD_KERNEL(128, 8)
-SCAN_FWD_KERNEL(128, 16)
-SCAN_BWD_KERNEL(32, 8)
-SCAN_BWD_KERNEL(64, 8)
-SCAN_BWD_KERNEL(128, 8)
+SCAN_FWD_KERNEL(32, 16, 1, 16, 4, 16)
+SCAN_FWD_KERNEL(64, 16, 1, 16, 4, 8)
+SCAN_FWD_KERNEL(128, 16, 1, 16, 4, 4)
+SCAN_FWD_KERNEL(256, 16, 1, 16, 4, 2)
+SCAN_FWD_KERNEL(512, 16, 1, 16, 4, 1)
+SCAN_BWD_KERNEL(32, 8, 1, 8, 4, false, 8)
+SCAN_BWD_KERNEL(128, 8, 1, 8, 4, false, 4)
+SCAN_BWD_KERNEL(256, 8, 1, 8, 2, false, 2)
+SCAN_BWD_KERNEL(64, 16, 2, 8, 4, false, 4)
+SCAN_BWD_KERNEL(128, 16, 2, 8, 4, false, 2)
 
 // scan_step: one position of the scan for every channel r = (b, d) < BD,
 // with state (B, D, N) read as h_{t−1} and overwritten with h_t:

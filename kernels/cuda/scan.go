@@ -10,65 +10,114 @@ import (
 )
 
 // scanConfig is one compiled instantiation of the scan kernels
-// (scan_fwd_<threads>x<items>, scan_bwd_<threads>x<items> in kernels.cu):
-// threads per block (one block per channel (b, d)) and consecutive
-// positions per thread; a chunk is threads·items positions.
-type scanConfig struct{ threads, items int }
+// (scan_fwd_<threads>x<items>, scan_bwd_<threads>x<items> in kernels.cu,
+// whose SCAN_FWD_KERNEL and SCAN_BWD_KERNEL lines repeat these fields): a
+// block of threads/32 warps serves threads/32·chans channels (b, d) of one
+// batch row b, each warp chans of them, each thread items = chans·I values
+// of a chunk: the sequence goes in chunks of 32·I positions, I consecutive
+// ones per lane, with B and C staged in shared memory rows states at a
+// time. late (backward only) computes y and dz in phase 2 rather than in
+// phase 1 (more registers, less work). Names must be unique within each
+// list.
+type scanConfig struct {
+	threads, items int
+	chans, rows    int
+	late           bool
+}
 
-func (c scanConfig) chunk() int { return c.threads * c.items }
+func (c scanConfig) String() string {
+	late := ""
+	if c.late {
+		late = ", y late"
+	}
+	return fmt.Sprintf("%dx%d (%d channels per block, %d positions per lane, %d rows%s)",
+		c.threads, c.items, c.channels(), c.lanePositions(), c.rows, late)
+}
 
-// fwdConfigs and bwdConfigs are the instantiations, smallest chunk first.
-// The backward keeps fewer positions per thread: it holds about twelve
-// values per position in registers against the forward's six.
+// lanePositions is I, the consecutive positions of a lane.
+func (c scanConfig) lanePositions() int { return c.items / c.chans }
+
+// chunk is the number of positions a warp walks at a time.
+func (c scanConfig) chunk() int { return 32 * c.lanePositions() }
+
+// channels is the number of channels of a block.
+func (c scanConfig) channels() int { return c.threads / 32 * c.chans }
+
+// fwdStatic and bwdStatic are the kernels' static shared memory in bytes
+// (the staging buffers, and the backward's dB, dC sums; see scan_fwd and
+// scan_bwd).
+func (c scanConfig) fwdStatic() int { return 512 * c.rows * c.lanePositions() }
+func (c scanConfig) bwdStatic() int {
+	return 512*c.rows*c.lanePositions() + 512*(c.threads/32)*c.lanePositions()
+}
+
+// fwdConfigs and bwdConfigs are the instantiations. The backward keeps
+// fewer positions per lane: it holds about five values per position and
+// channel in registers through a chunk against the forward's three, and two
+// per state.
 var (
-	fwdConfigs = [...]scanConfig{{32, 8}, {64, 8}, {128, 8}, {128, 16}}
-	bwdConfigs = [...]scanConfig{{32, 8}, {64, 8}, {128, 8}}
+	fwdConfigs = [...]scanConfig{
+		{threads: 32, items: 16, chans: 1, rows: 4},
+		{threads: 64, items: 16, chans: 1, rows: 4},
+		{threads: 128, items: 16, chans: 1, rows: 4},
+		{threads: 256, items: 16, chans: 1, rows: 4},
+		{threads: 512, items: 16, chans: 1, rows: 4},
+	}
+	bwdConfigs = [...]scanConfig{
+		{threads: 32, items: 8, chans: 1, rows: 4},
+		{threads: 128, items: 8, chans: 1, rows: 4},
+		{threads: 256, items: 8, chans: 1, rows: 2},
+		{threads: 64, items: 16, chans: 2, rows: 4},
+		{threads: 128, items: 16, chans: 2, rows: 4},
+	}
+	// fwdOrder and bwdOrder are the automatic choice's preferences, most
+	// channels per block first (B and C are read from L2 once per block,
+	// dB and dC receive one atomic add per block); see pickScan.
+	fwdOrder = []int{3, 2, 0}
+	bwdOrder = []int{2, 1, 0}
 )
 
-// maxScanN bounds the state size: the kernels keep 3·N floats of carries and
-// sums in shared memory (48 KiB per block without opting in to more).
-const maxScanN = 2048
+// maxSharedBytes is the shared memory a block may use without opting in to
+// more (static and dynamic together).
+const maxSharedBytes = 48 << 10
 
-// pickFwd chooses the forward instantiation for length L: the smallest
-// chunk that covers L, up to 2048 positions per chunk.
-func (be *Backend) pickFwd(L int) int {
+// scanGlobalCarries makes every scan keep its carries in global memory, as
+// it does when they do not fit in shared memory (tests).
+var scanGlobalCarries = false
+
+// pickScan returns the first configuration of order whose grid has at
+// least two blocks per SM (so that the device fills evenly), else the last
+// of order.
+func (be *Backend) pickScan(cfgs []scanConfig, order []int, B, D int) int {
+	for _, c := range order {
+		if B*((D+cfgs[c].channels()-1)/cfgs[c].channels()) >= 2*be.sms {
+			return c
+		}
+	}
+	return order[len(order)-1]
+}
+
+// pickFwd chooses the forward instantiation for a scan of B×D channels
+// (MAMBAKIT_CUDA_SCAN_CONFIG or the tests may force one).
+func (be *Backend) pickFwd(B, D int) int {
 	if be.scanCfg >= 0 {
 		return min(be.scanCfg, len(fwdConfigs)-1)
 	}
-	switch {
-	case L <= 256:
-		return 0
-	case L <= 512:
-		return 1
-	case L <= 2048:
-		return 2
-	default:
-		return 3
-	}
+	return be.pickScan(fwdConfigs[:], fwdOrder, B, D)
 }
 
-// pickBwd chooses the backward instantiation for length L.
-func (be *Backend) pickBwd(L int) int {
+// pickBwd chooses the backward instantiation.
+func (be *Backend) pickBwd(B, D int) int {
 	if be.scanCfg >= 0 {
 		return min(be.scanCfg, len(bwdConfigs)-1)
 	}
-	switch {
-	case L <= 256:
-		return 0
-	case L <= 512:
-		return 1
-	default:
-		return 2
-	}
+	return be.pickScan(bwdConfigs[:], bwdOrder, B, D)
 }
 
 // scanDims returns B, D, L, N and checks what the kernels support beyond
 // core's validation.
 func scanDims(s core.ScanArgs) (B, D, L, N int) {
 	B, D, L, N = s.U.Shape[0], s.U.Shape[1], s.U.Shape[2], s.A.Shape[1]
-	if N > maxScanN {
-		panic(fmt.Sprintf("cuda: selective scan with state size N = %d: at most %d is supported", N, maxScanN))
-	}
 	if B > 65535 {
 		panic(fmt.Sprintf("cuda: selective scan with batch %d: at most 65535 is supported", B))
 	}
@@ -90,9 +139,22 @@ func aligned16(L int, ptrs ...uintptr) bool {
 	return true
 }
 
-// SelectiveScan implements core.Backend with scan_fwd (kernels.cu): one block
-// per channel (b, d), the sequence in chunks of threads·items positions
-// scanned in parallel within the block, the state carried between chunks.
+// carries returns the dynamic shared memory of a scan launch whose carries
+// (per floats per channel and state) fit beside static bytes of static
+// shared memory, or 0 and a global scratch buffer of B·D·per·N floats for
+// them (give it back with done).
+func (be *Backend) carries(cfg scanConfig, static, per, B, D, N int) (smem int, gcar block) {
+	smem = 4 * per * cfg.channels() * N
+	if static+smem <= maxSharedBytes && !scanGlobalCarries {
+		return smem, block{}
+	}
+	return 0, be.temp(B*D*per*N, 4)
+}
+
+// SelectiveScan implements core.Backend with scan_fwd (kernels.cu): a block
+// per group of channels (b, d) of one batch row, a warp per channel or two,
+// the sequence walked in chunks that each warp scans with shuffles, the
+// chunk's rows of B and C staged once per block.
 func (be *Backend) SelectiveScan(s core.ScanArgs) {
 	B, D, L, N := scanDims(s)
 	if B == 0 || D == 0 {
@@ -102,20 +164,24 @@ func (be *Backend) SelectiveScan(s core.ScanArgs) {
 	defer be.unlock()
 	u, delta, z, out := be.ptr(s.U), be.ptr(s.Delta), be.ptr(s.Z), be.ptr(s.Out)
 	bm, cm := be.ptr(s.B), be.ptr(s.C)
-	c := be.pickFwd(L)
+	c := be.pickFwd(B, D)
 	cfg := fwdConfigs[c]
-	be.launch(be.k.scanFwd[c], D, B, cfg.threads, 4*N,
+	smem, gcar := be.carries(cfg, cfg.fwdStatic(), 1, B, D, N)
+	defer be.done(gcar)
+	be.launch(be.k.scanFwd[c], (D+cfg.channels()-1)/cfg.channels(), B, cfg.threads, smem,
 		p(u), p(delta), p(be.ptr(s.A)), p(bm), p(cm), p(be.ptr(s.D)), p(z), p(be.ptr(s.DeltaBias)),
-		p(be.ptr(s.H0)), p(out), p(be.ptr(s.HLast)), i(D), i(L), i(N), b(s.DeltaSoftplus),
+		p(be.ptr(s.H0)), p(out), p(be.ptr(s.HLast)), p(gcar.ptr), i(D), i(L), i(N), b(s.DeltaSoftplus),
 		b(aligned16(L, u, delta, z, out, bm, cm)))
 }
 
-// SelectiveScanBackward implements core.Backend with scan_bwd (kernels.cu):
-// per channel, a forward pass keeps the state before each chunk in a
-// (B, D, chunks, N) scratch buffer (and computes dz), then the chunks are
-// walked backwards, recomputing their states from those checkpoints. dB and
-// dC, which sum over the channels, are cleared here and accumulated with
-// atomic adds; dA, dD and dDeltaBias are added to.
+// SelectiveScanBackward implements core.Backend with scan_bwd (kernels.cu),
+// organised as the forward: per channel, a forward pass keeps the state
+// before each chunk in a (B, D, chunks, N) scratch buffer (and computes dz,
+// unless the configuration leaves it to the second pass), then the chunks
+// are walked backwards, recomputing their states from those checkpoints.
+// dB and dC, which sum over the channels, are cleared here; each block adds
+// its channels' sum to them with atomic adds. dA, dD and dDeltaBias are
+// added to.
 func (be *Backend) SelectiveScanBackward(s core.ScanArgs, g core.ScanGrads) {
 	B, D, L, N := scanDims(s)
 	if B == 0 || D == 0 {
@@ -135,16 +201,18 @@ func (be *Backend) SelectiveScanBackward(s core.ScanArgs, g core.ScanGrads) {
 	if dC != 0 && bnl > 0 {
 		check("clearing dC", be.drv.memsetZero(dC, 4*bnl))
 	}
-	c := be.pickBwd(L)
+	c := be.pickBwd(B, D)
 	cfg := bwdConfigs[c]
 	chunks := (L + cfg.chunk() - 1) / cfg.chunk()
 	ckpt := be.temp(B*D*chunks*N, 4)
 	defer be.done(ckpt)
-	be.launch(be.k.scanBwd[c], D, B, cfg.threads, 12*N,
+	smem, gcar := be.carries(cfg, cfg.bwdStatic(), 3, B, D, N)
+	defer be.done(gcar)
+	be.launch(be.k.scanBwd[c], (D+cfg.channels()-1)/cfg.channels(), B, cfg.threads, smem,
 		p(u), p(delta), p(be.ptr(s.A)), p(bm), p(cm), p(be.ptr(s.D)), p(z), p(be.ptr(s.DeltaBias)),
 		p(be.ptr(s.H0)), p(dout), p(be.ptr(g.DHLast)), p(du), p(ddelta), p(be.ptr(g.DA)), p(dB), p(dC),
-		p(be.ptr(g.DD)), p(dz), p(be.ptr(g.DDeltaBias)), p(be.ptr(g.DH0)), p(ckpt.ptr),
-		i(D), i(L), i(N), b(s.DeltaSoftplus), b(aligned16(L, u, delta, z, dout, du, ddelta, dz, bm, cm)))
+		p(be.ptr(g.DD)), p(dz), p(be.ptr(g.DDeltaBias)), p(be.ptr(g.DH0)), p(ckpt.ptr), p(gcar.ptr),
+		i(D), i(L), i(N), b(s.DeltaSoftplus), b(aligned16(L, u, delta, z, dout, du, ddelta, dz, bm, cm, dB, dC)))
 }
 
 // ScanStep implements core.Backend with scan_step: one thread per (b, d)
