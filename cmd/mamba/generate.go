@@ -45,6 +45,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	promptWav := fs.String("prompt-wav", "", "audio models: a clip to continue (default: start from silence)")
 	outWav := fs.String("out", "", "audio models: the WAV file to write (a PNG of its waveform and spectrogram goes beside it)")
 	ignoreEOS := fs.Bool("ignore-eos", false, "do not stop at the end-of-sequence token")
+	modality := fs.String("modality", "", "text, dna or audio: checked against the model's own (default: the model's)")
 	device := deviceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -53,7 +54,17 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if dir, err := checkpoint.Resolve(*model); err == nil {
-		if meta, _ := readMeta(dir); meta != nil && meta["modality"] == "audio" {
+		meta, _ := readMeta(dir)
+		if *modality != "" {
+			have, _ := meta["modality"].(string)
+			if have == "" {
+				have = "text"
+			}
+			if have != *modality {
+				return usagef("generate: --modality %s, but %s is a model for %s", *modality, dir, have)
+			}
+		}
+		if meta != nil && meta["modality"] == "audio" {
 			return generateAudio(dir, meta, *promptWav, *outWav, *seconds, *temperature, *topK, *topP, *minP, *seed, *device, stdout, stderr)
 		}
 	}

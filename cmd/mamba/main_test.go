@@ -321,7 +321,11 @@ func TestAudioPipeline(t *testing.T) {
 		t.Fatalf("pretrain audio: status %d: %s%s", code, stdout, stderr)
 	}
 	wav := filepath.Join(t.TempDir(), "gen.wav")
-	code, stdout, stderr = cli("generate", "--model", run, "--seconds", "0.05", "--out", wav, "--seed", "3")
+	if code, _, stderr := cli("generate", "--modality", "text", "--model", run, "--prompt", "x"); code == 0 ||
+		!strings.Contains(stderr, "is a model for audio") {
+		t.Errorf("generate --modality text on an audio model: status %d: %s", code, stderr)
+	}
+	code, stdout, stderr = cli("generate", "--modality", "audio", "--model", run, "--seconds", "0.05", "--out", wav, "--seed", "3")
 	if code != 0 {
 		t.Fatalf("generate audio: %s%s", stdout, stderr)
 	}
