@@ -413,6 +413,9 @@ func runClassifyEval(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		*out = *model
 	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
 	results, err := scoreAndReport(c, cd, L, *batch, *out, stdout, false)
 	if err != nil {
 		return err

@@ -264,9 +264,13 @@ func TestClassifyDNA(t *testing.T) {
 	if acc < 0.9 {
 		t.Errorf("accuracy %.3f on an easy composition task", acc)
 	}
-	code, stdout, stderr = cli("classify", "eval", "--model", filepath.Join(out, "model"), "--data", root)
+	evalOut := filepath.Join(t.TempDir(), "new", "eval")
+	code, stdout, stderr = cli("classify", "eval", "--model", filepath.Join(out, "model"), "--data", root, "--out", evalOut)
 	if code != 0 || !strings.Contains(stdout, "mamba") {
 		t.Fatalf("classify eval: status %d: %s%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(evalOut, "results.json")); err != nil {
+		t.Errorf("classify eval --out a new folder: %v", err)
 	}
 	fa := filepath.Join(t.TempDir(), "x.fa")
 	os.WriteFile(fa, []byte(fasta.String()), 0o644)
