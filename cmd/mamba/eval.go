@@ -89,16 +89,26 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		units = func(id int32) float64 { return float64(len(tok.TokenBytes(id))) }
 		what = fmt.Sprintf("%d documents, %d tokens (%s tokenizer)", len(docs), len(stream), tok.Name())
 	}
-	d := &datasets.StreamData{Val: stream}
-	_, _, n := d.Eval(*seqLen, *maxSeqs)
-	if n == 0 {
-		return fmt.Errorf("the data has %d tokens, fewer than one sequence of %d+1", len(stream), *seqLen)
+	var loss, bits float64
+	var scored string
+	if *maxSeqs > 0 {
+		d := &datasets.StreamData{Val: stream}
+		_, _, n := d.Eval(*seqLen, *maxSeqs)
+		if n == 0 {
+			return fmt.Errorf("the data has %d tokens, fewer than one sequence of %d+1", len(stream), *seqLen)
+		}
+		if loss, bits, err = train.Evaluate(m, d, *seqLen, *maxSeqs, *batch, units); err != nil {
+			return err
+		}
+		scored = fmt.Sprintf("%d sequences of %d evaluated", n, *seqLen)
+	} else {
+		var n int
+		if loss, bits, n, err = train.EvaluateStream(m, stream, *seqLen, *batch, units); err != nil {
+			return err
+		}
+		scored = fmt.Sprintf("all %d next-token predictions scored, in windows of %d", n, *seqLen)
 	}
-	loss, bits, err := train.Evaluate(m, d, *seqLen, *maxSeqs, *batch, units)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "model      %s\ndata       %s; %d sequences of %d evaluated\n", dir, what, n, *seqLen)
+	fmt.Fprintf(stdout, "model      %s\ndata       %s; %s\n", dir, what, scored)
 	fmt.Fprintf(stdout, "loss       %.4f nats per token\nperplexity %.3f\nbits/%s  %.4f\n", loss, math.Exp(loss), unit, bits)
 	return nil
 }

@@ -344,27 +344,66 @@ func Evaluate(m *mamba.Model, data Data, L, max, batch int, units func(int32) fl
 	if n == 0 {
 		return 0, 0, fmt.Errorf("evaluation: the held-out data is shorter than one sequence of %d", L+1)
 	}
-	var nats, count, unitSum float64
+	var s evalSums
 	for i := 0; i < n; i += batch {
 		b := min(batch, n-i)
-		pass, err := m.Forward(ids[i*L:(i+b)*L], b, L, mamba.ForwardOptions{})
-		if err != nil {
+		if err := s.add(m, ids[i*L:(i+b)*L], targets[i*L:(i+b)*L], b, L, units); err != nil {
 			return 0, 0, err
 		}
-		tg := targets[i*L : (i+b)*L]
-		mean, c := m.Loss(pass, tg)
-		nats += mean * float64(c)
-		count += float64(c)
-		for _, t := range tg {
-			if t < 0 {
-				continue
-			}
-			if units != nil {
-				unitSum += units(t)
-			} else {
-				unitSum++
-			}
+	}
+	return s.nats / s.count, s.nats / math.Ln2 / s.units, nil
+}
+
+// EvaluateStream scores every next-token prediction of stream, all
+// len(stream)−1 of them: consecutive windows of L inputs (each window's
+// targets reach one token into the next), batch windows at a time, then the
+// positions left over as one shorter window. It returns the mean loss in
+// nats per token, the bits per unit (units counted by units, 1 per token
+// when nil) and the number of predictions scored.
+func EvaluateStream(m *mamba.Model, stream []int32, L, batch int, units func(int32) float64) (loss, bits float64, scored int, err error) {
+	if len(stream) < 2 {
+		return 0, 0, 0, fmt.Errorf("evaluation: %d tokens hold no prediction to score", len(stream))
+	}
+	var s evalSums
+	full := (len(stream) - 1) / L
+	for i := 0; i < full; i += batch {
+		b := min(batch, full-i)
+		lo := i * L
+		if err := s.add(m, stream[lo:lo+b*L], stream[lo+1:lo+b*L+1], b, L, units); err != nil {
+			return 0, 0, 0, err
 		}
 	}
-	return nats / count, nats / math.Ln2 / unitSum, nil
+	if r := len(stream) - 1 - full*L; r > 0 {
+		lo := full * L
+		if err := s.add(m, stream[lo:lo+r], stream[lo+1:], 1, r, units); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	return s.nats / s.count, s.nats / math.Ln2 / s.units, int(s.count), nil
+}
+
+// evalSums accumulates the summed loss, targets and units of an evaluation.
+type evalSums struct{ nats, count, units float64 }
+
+// add scores b sequences of L inputs (ids and targets laid out (b, L));
+// negative targets are ignored.
+func (s *evalSums) add(m *mamba.Model, ids, targets []int32, b, L int, units func(int32) float64) error {
+	pass, err := m.Forward(ids, b, L, mamba.ForwardOptions{})
+	if err != nil {
+		return err
+	}
+	mean, c := m.Loss(pass, targets)
+	s.nats += mean * float64(c)
+	s.count += float64(c)
+	for _, t := range targets {
+		if t < 0 {
+			continue
+		}
+		if units != nil {
+			s.units += units(t)
+		} else {
+			s.units++
+		}
+	}
+	return nil
 }

@@ -292,3 +292,39 @@ func TestSeqLenWarmup(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateStream scores every prediction of a stream whose length is not
+// a whole number of windows, against the same windows scored one by one.
+func TestEvaluateStream(t *testing.T) {
+	m := testModel(t)
+	s := stream(2*7+4, 9) // windows of 7: two whole ones and a last of 3
+	units := func(id int32) float64 { return float64(1 + id%3) }
+	loss, bits, n, err := EvaluateStream(m, s, 7, 2, units)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(s)-1 {
+		t.Fatalf("scored %d predictions, want %d", n, len(s)-1)
+	}
+	var nats, u float64
+	for _, w := range [][2]int{{0, 7}, {7, 14}, {14, 17}} {
+		pass, err := m.Forward(s[w[0]:w[1]], 1, w[1]-w[0], mamba.ForwardOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mean, c := m.Loss(pass, s[w[0]+1:w[1]+1])
+		nats += mean * float64(c)
+		for _, id := range s[w[0]+1 : w[1]+1] {
+			u += units(id)
+		}
+	}
+	if want := nats / 17; math.Abs(loss-want) > 1e-6*want {
+		t.Errorf("loss %.9g, want %.9g", loss, want)
+	}
+	if want := nats / math.Ln2 / u; math.Abs(bits-want) > 1e-6*want {
+		t.Errorf("bits per unit %.9g, want %.9g", bits, want)
+	}
+	if _, _, _, err := EvaluateStream(m, s[:1], 7, 2, nil); err == nil {
+		t.Error("a one-token stream was scored")
+	}
+}
