@@ -214,9 +214,16 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	results["train"] = map[string]any{"steps": res.Steps, "seconds": res.Seconds, "tokens_per_s": res.TokensPerSec,
+	tr := map[string]any{"steps": res.Steps, "seconds": res.Seconds, "tokens_per_s": res.TokensPerSec,
 		"params": m.Cfg.ParamCount(), "d_model": m.Cfg.DModel, "n_layer": m.Cfg.NLayer, "bidirectional": m.Cfg.Bidirectional,
-		"init": *initDir, "rc_augment": *rcAug, "audio_augment": *audioAug, "rms_level": *rmsLevel, "seq_len": *seqLen, "batch": *batch, "lr": *lr, "pool": *pool}
+		"init": *initDir, "seq_len": *seqLen, "batch": *batch, "lr": *lr, "pool": *pool}
+	switch o.modality {
+	case "dna":
+		tr["rc_augment"] = *rcAug
+	case "audio":
+		tr["audio_augment"], tr["rms_level"], tr["rate"], tr["clip_seconds"] = *audioAug, *rmsLevel, o.rate, o.seconds
+	}
+	results["train"] = tr
 	return writeResults(*out, results, stdout)
 }
 
