@@ -210,7 +210,7 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "trained %d steps in %s (%.0f tokens/s); model: %s\n", res.Steps,
 		time.Duration(res.Seconds*float64(time.Second)).Round(time.Second), res.TokensPerSec, modelDir)
-	results, err := scoreAndReport(c, cd, *seqLen, *batch, *out, stdout, *baseline && cd.baseline != nil)
+	results, err := scoreAndReport(c, cd, *seqLen, *batch, *out, stdout, stderr, *baseline && cd.baseline != nil)
 	if err != nil {
 		return err
 	}
@@ -230,7 +230,7 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 // scoreAndReport scores c on the test split (and extra test sets), with and
 // without conjoining when the modality has a conjoining transform, draws the
 // confusion matrix and prints a table.
-func scoreAndReport(c *mamba.Classifier, cd *classData, L, batch int, out string, w io.Writer, baseline bool) (map[string]any, error) {
+func scoreAndReport(c *mamba.Classifier, cd *classData, L, batch int, out string, w, stderr io.Writer, baseline bool) (map[string]any, error) {
 	results := map[string]any{"classes": cd.classes, "about": cd.about}
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintf(tw, "\ntest set\tmodel\tn\taccuracy\tMCC\tmacro-F1\tAUROC\n")
@@ -249,9 +249,17 @@ func scoreAndReport(c *mamba.Classifier, cd *classData, L, batch int, out string
 		sets[k] = v
 	}
 	names := sortedKeys(sets)
+	work := 0 // examples to run through the model: 1 pass each, 6 with conjoining
+	for _, ex := range sets {
+		work += len(ex)
+	}
+	if cd.conjoin != nil {
+		work *= 6
+	}
+	bar := progressBar(stderr, work, "sequences", "scoring")
 	for _, set := range names {
 		ex := sets[set]
-		probs, err := classify.Predict(c, ex, L, cd.pad, batch, nil)
+		probs, err := classify.Predict(c, ex, L, cd.pad, batch, nil, bar)
 		if err != nil {
 			return nil, err
 		}
@@ -266,16 +274,16 @@ func scoreAndReport(c *mamba.Classifier, cd *classData, L, batch int, out string
 			for i, e := range ex {
 				tx[i] = classify.Example{ID: e.ID, IDs: cd.conjoin(e.IDs), Label: e.Label}
 			}
-			probsT, err := classify.Predict(c, tx, L, cd.pad, batch, nil)
+			probsT, err := classify.Predict(c, tx, L, cd.pad, batch, nil, bar)
 			if err != nil {
 				return nil, err
 			}
 			entry["agreement"] = agreement(probs, probsT)
-			conj, err := classify.Predict(c, ex, L, cd.pad, batch, cd.conjoin)
+			conj, err := classify.Predict(c, ex, L, cd.pad, batch, cd.conjoin, func(k int) { bar(2 * k) })
 			if err != nil {
 				return nil, err
 			}
-			conjT, err := classify.Predict(c, tx, L, cd.pad, batch, cd.conjoin)
+			conjT, err := classify.Predict(c, tx, L, cd.pad, batch, cd.conjoin, func(k int) { bar(2 * k) })
 			if err != nil {
 				return nil, err
 			}
@@ -423,7 +431,7 @@ func runClassifyEval(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	results, err := scoreAndReport(c, cd, L, *batch, *out, stdout, false)
+	results, err := scoreAndReport(c, cd, L, *batch, *out, stdout, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -465,7 +473,7 @@ func runClassifyPredict(args []string, stdout, stderr io.Writer) error {
 		}
 		conj = cd.conjoin
 	}
-	probs, err := classify.Predict(c, ex, L, cd.pad, *batch, conj)
+	probs, err := classify.Predict(c, ex, L, cd.pad, *batch, conj, progressBar(stderr, len(ex), "sequences", "predicting"))
 	if err != nil {
 		return err
 	}

@@ -103,7 +103,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		scored = fmt.Sprintf("%d sequences of %d evaluated", n, *seqLen)
 	} else {
 		var n int
-		if loss, bits, n, err = train.EvaluateStream(m, stream, *seqLen, *batch, units); err != nil {
+		bar := progressBar(stderr, len(stream)-1, "tokens", "evaluating")
+		if loss, bits, n, err = train.EvaluateStream(m, stream, *seqLen, *batch, units, bar); err != nil {
 			return err
 		}
 		scored = fmt.Sprintf("all %d next-token predictions scored, in windows of %d", n, *seqLen)

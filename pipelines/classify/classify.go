@@ -145,7 +145,7 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 		if len(val) == 0 {
 			return nil
 		}
-		probs, err := Predict(c, val, cfg.SeqLen, cfg.Pad, cfg.Batch, nil)
+		probs, err := Predict(c, val, cfg.SeqLen, cfg.Pad, cfg.Batch, nil, nil)
 		if err != nil {
 			return err
 		}
@@ -221,7 +221,8 @@ func labelsOf(ex []Example) []int32 {
 // L). With conjoin set, each example's probabilities are the mean of those
 // of its crop and of conjoin(crop) — for DNA the reverse complement, which
 // makes the prediction for a sequence and its reverse complement identical.
-func Predict(c *mamba.Classifier, ex []Example, L int, pad int32, batch int, conjoin func([]int32) []int32) ([][]float64, error) {
+// progress, when set, is told the number of examples of each finished batch.
+func Predict(c *mamba.Classifier, ex []Example, L int, pad int32, batch int, conjoin func([]int32) []int32, progress func(done int)) ([][]float64, error) {
 	C := len(c.Labels)
 	out := make([][]float64, len(ex))
 	run := func(ids []int32, lens []int, n int) ([]float32, error) {
@@ -260,6 +261,9 @@ func Predict(c *mamba.Classifier, ex []Example, L int, pad int32, batch int, con
 				}
 			}
 			out[i+b] = p
+		}
+		if progress != nil {
+			progress(len(part))
 		}
 	}
 	return out, nil

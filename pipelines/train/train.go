@@ -359,8 +359,9 @@ func Evaluate(m *mamba.Model, data Data, L, max, batch int, units func(int32) fl
 // targets reach one token into the next), batch windows at a time, then the
 // positions left over as one shorter window. It returns the mean loss in
 // nats per token, the bits per unit (units counted by units, 1 per token
-// when nil) and the number of predictions scored.
-func EvaluateStream(m *mamba.Model, stream []int32, L, batch int, units func(int32) float64) (loss, bits float64, scored int, err error) {
+// when nil) and the number of predictions scored. progress, when set, is
+// told the number of predictions of each finished forward pass.
+func EvaluateStream(m *mamba.Model, stream []int32, L, batch int, units func(int32) float64, progress func(done int)) (loss, bits float64, scored int, err error) {
 	if len(stream) < 2 {
 		return 0, 0, 0, fmt.Errorf("evaluation: %d tokens hold no prediction to score", len(stream))
 	}
@@ -372,11 +373,17 @@ func EvaluateStream(m *mamba.Model, stream []int32, L, batch int, units func(int
 		if err := s.add(m, stream[lo:lo+b*L], stream[lo+1:lo+b*L+1], b, L, units); err != nil {
 			return 0, 0, 0, err
 		}
+		if progress != nil {
+			progress(b * L)
+		}
 	}
 	if r := len(stream) - 1 - full*L; r > 0 {
 		lo := full * L
 		if err := s.add(m, stream[lo:lo+r], stream[lo+1:], 1, r, units); err != nil {
 			return 0, 0, 0, err
+		}
+		if progress != nil {
+			progress(r)
 		}
 	}
 	return s.nats / s.count, s.nats / math.Ln2 / s.units, int(s.count), nil

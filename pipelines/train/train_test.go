@@ -299,12 +299,13 @@ func TestEvaluateStream(t *testing.T) {
 	m := testModel(t)
 	s := stream(2*7+4, 9) // windows of 7: two whole ones and a last of 3
 	units := func(id int32) float64 { return float64(1 + id%3) }
-	loss, bits, n, err := EvaluateStream(m, s, 7, 2, units)
+	done := 0
+	loss, bits, n, err := EvaluateStream(m, s, 7, 2, units, func(k int) { done += k })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != len(s)-1 {
-		t.Fatalf("scored %d predictions, want %d", n, len(s)-1)
+	if n != len(s)-1 || done != n {
+		t.Fatalf("scored %d predictions (progress told %d), want %d", n, done, len(s)-1)
 	}
 	var nats, u float64
 	for _, w := range [][2]int{{0, 7}, {7, 14}, {14, 17}} {
@@ -324,7 +325,7 @@ func TestEvaluateStream(t *testing.T) {
 	if want := nats / math.Ln2 / u; math.Abs(bits-want) > 1e-6*want {
 		t.Errorf("bits per unit %.9g, want %.9g", bits, want)
 	}
-	if _, _, _, err := EvaluateStream(m, s[:1], 7, 2, nil); err == nil {
+	if _, _, _, err := EvaluateStream(m, s[:1], 7, 2, nil, nil); err == nil {
 		t.Error("a one-token stream was scored")
 	}
 }
