@@ -16,7 +16,7 @@ in float32 and bfloat16, and the recurrent state one sequence carries.`
 
 func runInfo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("info", infoSynopsis, stdout)
-	model := fs.String("model", "", "checkpoint directory")
+	model := fs.String("model", "", "model directory or training run (its newest complete checkpoint)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -25,7 +25,11 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	}
 	// Loading the weights too makes info a check of the whole checkpoint.
 	be, _ := openBackend("cpu")
-	m, info, err := checkpoint.Load(*model, be)
+	dir, err := checkpoint.Resolve(*model)
+	if err != nil {
+		return err
+	}
+	m, info, err := checkpoint.Load(dir, be)
 	if err != nil {
 		return err
 	}

@@ -197,8 +197,19 @@ func TestPretrainEvalGenerate(t *testing.T) {
 		}
 	}
 	code, stdout, stderr = cli("eval", "--model", out, "--data", filepath.Join(out, "heldout.txt"), "--seq-len", "64", "--max-seqs", "4")
-	if code != 0 || !strings.Contains(stdout, "bits/byte") {
+	if code != 0 || !strings.Contains(stdout, "bits/byte") || !strings.Contains(stdout, "4 sequences of 64 evaluated") {
 		t.Fatalf("eval: status %d: %s%s", code, stdout, stderr)
+	}
+	// Without --max-seqs every token but the first is scored, though the
+	// stream is no whole number of windows.
+	code, stdout, stderr = cli("eval", "--model", out, "--data", filepath.Join(out, "heldout.txt"), "--seq-len", "64")
+	var tokens, scored int
+	if _, err := fmt.Sscanf(stdout[strings.Index(stdout, "data"):], "data 1 documents, %d tokens (byte tokenizer); all %d next-token", &tokens, &scored); code != 0 ||
+		err != nil || scored != tokens-1 || tokens%64 == 1 {
+		t.Fatalf("eval of the whole text: status %d, %d tokens, %d scored (%v): %s%s", code, tokens, scored, err, stdout, stderr)
+	}
+	if code, stdout, stderr = cli("info", "--model", out); code != 0 || !strings.Contains(stdout, "checkpoint-4") {
+		t.Errorf("info on a training run: status %d: %s%s", code, stdout, stderr)
 	}
 	code, stdout, stderr = cli("generate", "--model", out, "--prompt", "Call me", "--max-new-tokens", "10", "--top-k", "1")
 	code2, stdout2, _ := cli("generate", "--model", out, "--prompt", "Call me", "--max-new-tokens", "10", "--greedy")
