@@ -137,7 +137,10 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "seed of the initialisation, the task's sampling and the batches")
 	evalEvery := fs.Int("eval-every", 0, "steps between test-set evaluations during training (0: at the end)")
 	baseline := fs.Bool("baseline", true, "DNA: also fit and score the 6-mer naive Bayes and logistic-regression baselines")
-	out := fs.String("out", "runs/classify", "output folder: model/, metrics.jsonl, loss.png, confusion.png, results.json")
+	out := fs.String("out", "runs/classify", "output folder: model/, checkpoint-<step>/, metrics.jsonl, loss.png, confusion.png, results.json")
+	saveEvery := fs.Int("save-every", 100, "steps between training checkpoints in --out (0: none); also at the end and on Ctrl-C")
+	keep := fs.Int("keep", 2, "training checkpoints to keep")
+	resume := fs.Bool("resume", false, "continue the run in --out from its newest complete checkpoint, exactly")
 	device := deviceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -145,6 +148,9 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 	finish()
 	o.rcAugment, o.seed = *rcAug, *seed
 	o.rmsLevel, o.audioAugment = *rmsLevel, *audioAug
+	if *saveEvery < 0 || *keep < 1 {
+		return usagef("classify train: need --save-every ≥ 0 and --keep ≥ 1")
+	}
 	if o.rmsLevel < 0 || o.rmsLevel > 1 {
 		return usagef("classify train: --rms-level %g is outside 0 … 1", o.rmsLevel)
 	}
@@ -193,7 +199,8 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := classify.Train(ctx, c, cd.train, cd.test, classify.Config{SeqLen: *seqLen, Pad: cd.pad, Batch: *batch,
-		Steps: *steps, Optim: oc, Seed: *seed, EvalEvery: *evalEvery, Augment: cd.augment, OutDir: *out, Out: stderr})
+		Steps: *steps, Optim: oc, Seed: *seed, EvalEvery: *evalEvery, Augment: cd.augment, OutDir: *out, Out: stderr,
+		SaveEvery: *saveEvery, Keep: *keep, Resume: *resume})
 	if err != nil && !errors.Is(err, classify.ErrInterrupted) {
 		return err
 	}
@@ -202,7 +209,11 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 		return serr
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "interrupted at step %d; model saved to %s\n", res.Steps, modelDir)
+		fmt.Fprintf(stderr, "interrupted at step %d; model saved to %s", res.Steps, modelDir)
+		if *saveEvery > 0 {
+			fmt.Fprintf(stderr, "; the same command with --resume continues the run")
+		}
+		fmt.Fprintln(stderr)
 		return err
 	}
 	if err := writeMetaFile(modelDir, map[string]any{"modality": o.modality, "seq_len": *seqLen, "rate": o.rate, "seconds": o.seconds, "rms_level": o.rmsLevel}); err != nil {

@@ -261,6 +261,17 @@ func TestClassifyDNA(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("classify train: status %d: %s", code, stderr)
 	}
+	// The run left training checkpoints: a new run over them is refused, the
+	// same command with --resume finds the run complete and scores it again.
+	args := []string{"classify", "train", "--modality", "dna", "--data", root, "--size", "tiny", "--steps", "40",
+		"--seq-len", "60", "--batch", "8", "--lr", "3e-3", "--rc-augment", "--out", out}
+	if code, _, stderr := cli(args...); code == 0 || !strings.Contains(stderr, "--resume") {
+		t.Errorf("classify train over a run's checkpoints: status %d: %s", code, stderr)
+	}
+	if code, stdout, stderr := cli(append(args, "--resume")...); code != 0 || !strings.Contains(stderr, "checkpoint-40 (step 40)") ||
+		!strings.Contains(stdout, "test      mamba") {
+		t.Errorf("classify train --resume of a finished run: status %d: %s%s", code, stdout, stderr)
+	}
 	for _, want := range []string{"mamba, conjoined", "6-mer naive Bayes", "100.00% (conjoined)", "confusion-test.png"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("classify train output lacks %q:\n%s", want, stdout)

@@ -40,6 +40,19 @@ const stateFile = "trainer_state.json"
 // (name → contents) and st. It returns the checkpoint's path.
 func SaveTraining(runDir string, m *mamba.Model, opt map[string][]float32, optShapes map[string][]int,
 	extra map[string][]byte, st TrainState) (string, error) {
+	return saveTraining(runDir, func(dir string) error { return Save(dir, m) }, opt, optShapes, extra, st)
+}
+
+// SaveClassifierTraining is SaveTraining for a classifier: its checkpoints
+// are classifier directories (SaveClassifier) that LoadClassifier reads.
+func SaveClassifierTraining(runDir string, c *mamba.Classifier, opt map[string][]float32, optShapes map[string][]int,
+	extra map[string][]byte, st TrainState) (string, error) {
+	return saveTraining(runDir, func(dir string) error { return SaveClassifier(dir, c) }, opt, optShapes, extra, st)
+}
+
+// saveTraining writes a checkpoint whose weights save writes into a folder.
+func saveTraining(runDir string, save func(dir string) error, opt map[string][]float32, optShapes map[string][]int,
+	extra map[string][]byte, st TrainState) (string, error) {
 	final := filepath.Join(runDir, fmt.Sprintf("checkpoint-%d", st.Step))
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return "", err
@@ -49,7 +62,7 @@ func SaveTraining(runDir string, m *mamba.Model, opt map[string][]float32, optSh
 		return "", err
 	}
 	defer os.RemoveAll(tmp) // no-op once renamed
-	if err := Save(tmp, m); err != nil {
+	if err := save(tmp); err != nil {
 		return "", err
 	}
 	names := make([]string, 0, len(opt))

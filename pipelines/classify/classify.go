@@ -20,6 +20,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/mambakit/mambakit/core"
+	"github.com/mambakit/mambakit/core/checkpoint"
 	"github.com/mambakit/mambakit/core/mamba"
 	"github.com/mambakit/mambakit/core/optim"
 	"github.com/mambakit/mambakit/pipelines/report"
@@ -44,8 +46,22 @@ type Config struct {
 	// Augment, when set, transforms a training crop (e.g. reverse complement
 	// at random); it gets the step's random source.
 	Augment func(ids []int32, r *rand.Rand) []int32
-	OutDir  string    // metrics.jsonl and loss.png go here
+	OutDir  string    // metrics.jsonl, loss.png and checkpoint-<step>/ go here
 	Out     io.Writer // progress (nil: silent)
+	// SaveEvery > 0 writes a training checkpoint (classifier, optimizer
+	// state, step) to OutDir every SaveEvery steps, at the end and on
+	// interruption; Keep (default 2) of them are kept. Resume continues the
+	// newest complete one exactly: the same batches, the same updates.
+	SaveEvery, Keep int
+	Resume          bool
+}
+
+// runKey is what must match for a checkpoint to continue this run.
+type runKey struct {
+	SeqLen, Batch, Steps int
+	Seed                 uint64
+	LR                   float64
+	Train, Labels        int
 }
 
 // Result summarises training.
@@ -106,6 +122,12 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 	if len(train) == 0 {
 		return res, fmt.Errorf("no training examples")
 	}
+	if cfg.SaveEvery > 0 && cfg.OutDir == "" {
+		panic("classify: SaveEvery needs an OutDir")
+	}
+	if cfg.Keep <= 0 {
+		cfg.Keep = 2
+	}
 	if cfg.OutDir != "" {
 		if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 			return res, err
@@ -113,13 +135,67 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 		res.Metrics = filepath.Join(cfg.OutDir, "metrics.jsonl")
 		res.CurvePNG = filepath.Join(cfg.OutDir, "loss.png")
 	}
+	g := c.NewGrads()
+	opt := newAdamW(cfg.Optim, c, g)
+	key := runKey{SeqLen: cfg.SeqLen, Batch: cfg.Batch, Steps: cfg.Steps, Seed: cfg.Seed, LR: cfg.Optim.LR,
+		Train: len(train), Labels: len(c.Labels)}
+	start := 0
+	var tokens int64
+	var elapsedBefore float64
+	var metricsOffset int64
+	if cfg.Resume {
+		if cfg.OutDir == "" {
+			panic("classify: Resume needs an OutDir")
+		}
+		dir, st, skipped, err := checkpoint.LatestTraining(cfg.OutDir)
+		for _, e := range skipped {
+			if cfg.Out != nil {
+				fmt.Fprintf(cfg.Out, "resume: skipping %v\n", e)
+			}
+		}
+		if err != nil {
+			return res, fmt.Errorf("--resume: %w", err)
+		}
+		var saved runKey
+		if err := json.Unmarshal(st.Pipeline, &saved); err != nil {
+			return res, fmt.Errorf("%s: %w", dir, err)
+		}
+		if saved != key {
+			return res, fmt.Errorf("--resume: %s was trained with %+v, this run asks for %+v; resuming would not continue the same run (use another --out)", dir, saved, key)
+		}
+		if err := loadInto(c, dir); err != nil {
+			return res, err
+		}
+		state, err := checkpoint.ReadOptimizer(dir)
+		if err != nil {
+			return res, err
+		}
+		if err := opt.SetState(state, st.Step); err != nil {
+			return res, fmt.Errorf("%s: %w", dir, err)
+		}
+		start, tokens, elapsedBefore, metricsOffset = st.Step, st.Tokens, st.ElapsedSeconds, st.MetricsOffset
+		if cfg.Out != nil {
+			fmt.Fprintf(cfg.Out, "resuming from %s (step %d)\n", dir, st.Step)
+		}
+	} else if cfg.SaveEvery > 0 {
+		if _, _, _, err := checkpoint.LatestTraining(cfg.OutDir); err == nil {
+			return res, fmt.Errorf("%s already holds checkpoints of a run: pass --resume to continue it, or choose another output folder", cfg.OutDir)
+		}
+	}
 	var mw *bufio.Writer
 	if res.Metrics != "" {
-		f, err := os.Create(res.Metrics)
+		// The metrics log continues exactly where the checkpoint left it.
+		f, err := os.OpenFile(res.Metrics, os.O_RDWR|os.O_CREATE, 0o644)
 		if err != nil {
 			return res, err
 		}
 		defer f.Close()
+		if err := f.Truncate(metricsOffset); err != nil {
+			return res, err
+		}
+		if _, err := f.Seek(metricsOffset, io.SeekStart); err != nil {
+			return res, err
+		}
 		mw = bufio.NewWriter(f)
 		defer mw.Flush()
 	}
@@ -128,19 +204,32 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 			b, _ := json.Marshal(v)
 			mw.Write(append(b, '\n'))
 			mw.Flush()
+			metricsOffset += int64(len(b) + 1)
 		}
 	}
-	g := c.NewGrads()
-	opt := newAdamW(cfg.Optim, c, g)
+	began := time.Now()
+	elapsed := func() float64 { return elapsedBefore + time.Since(began).Seconds() }
+	save := func(step int) error {
+		if cfg.SaveEvery <= 0 || step == 0 {
+			return nil
+		}
+		k, _ := json.Marshal(key)
+		if _, err := checkpoint.SaveClassifierTraining(cfg.OutDir, c, opt.State(), opt.Shapes(), nil, checkpoint.TrainState{
+			Step: step, Tokens: tokens, ElapsedSeconds: elapsed(), MetricsOffset: metricsOffset, Pipeline: k}); err != nil {
+			return fmt.Errorf("saving the checkpoint of step %d: %w", step, err)
+		}
+		return checkpoint.PruneTraining(cfg.OutDir, cfg.Keep)
+	}
 	var bar *progressbar.ProgressBar
 	if cfg.Out != nil {
 		bar = progressbar.NewOptions(cfg.Steps, progressbar.OptionSetWriter(cfg.Out), progressbar.OptionShowCount(),
 			progressbar.OptionSetItsString("steps"), progressbar.OptionShowIts(), progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(250*time.Millisecond), progressbar.OptionSetWidth(24),
 			progressbar.OptionSetDescription("training"))
+		bar.Set(start)
 	}
-	began := time.Now()
-	var tokens int64
+	var runTokens int64
+	res.Steps = start
 	validate := func(step int) error {
 		if len(val) == 0 {
 			return nil
@@ -152,12 +241,15 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 		m := Score(probs, labelsOf(val), len(c.Labels))
 		res.Val = &m
 		logMetric(map[string]any{"step": step, "val_loss": m.Loss, "val_accuracy": m.Accuracy, "val_mcc": m.MCC,
-			"val_macro_f1": m.MacroF1, "elapsed_s": time.Since(began).Seconds()})
+			"val_macro_f1": m.MacroF1, "elapsed_s": elapsed()})
 		return nil
 	}
-	for step := 1; step <= cfg.Steps; step++ {
+	for step := start + 1; step <= cfg.Steps; step++ {
 		select {
 		case <-ctx.Done():
+			if err := save(step - 1); err != nil {
+				return res, err
+			}
 			return res, ErrInterrupted
 		default:
 		}
@@ -179,10 +271,11 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 		c.Backward(cp, labels, g)
 		lr, norm := opt.Update(1)
 		tokens += int64(cfg.Batch * cfg.SeqLen)
+		runTokens += int64(cfg.Batch * cfg.SeqLen)
 		res.Steps, res.TrainLoss = step, loss
-		logMetric(map[string]any{"step": step, "loss": loss, "lr": lr, "grad_norm": norm, "elapsed_s": time.Since(began).Seconds()})
+		logMetric(map[string]any{"step": step, "loss": loss, "lr": lr, "grad_norm": norm, "elapsed_s": elapsed()})
 		if bar != nil {
-			bar.Describe(fmt.Sprintf("loss %.4f  %.0f tok/s", loss, float64(tokens)/time.Since(began).Seconds()))
+			bar.Describe(fmt.Sprintf("loss %.4f  %.0f tok/s", loss, float64(runTokens)/time.Since(began).Seconds()))
 			bar.Set(step)
 		}
 		if (cfg.EvalEvery > 0 && step%cfg.EvalEvery == 0) || step == cfg.Steps {
@@ -193,13 +286,20 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 				fmt.Fprintf(cfg.Out, "\nstep %d: validation accuracy %.4f, MCC %.4f\n", step, res.Val.Accuracy, res.Val.MCC)
 			}
 		}
+		if cfg.SaveEvery > 0 && (step%cfg.SaveEvery == 0 || step == cfg.Steps) {
+			if err := save(step); err != nil {
+				return res, err
+			}
+		}
 	}
 	if bar != nil {
 		bar.Finish()
 		fmt.Fprintln(cfg.Out)
 	}
-	res.Seconds = time.Since(began).Seconds()
-	res.TokensPerSec = float64(tokens) / res.Seconds
+	res.Seconds = elapsed()
+	if s := time.Since(began).Seconds(); s > 0 {
+		res.TokensPerSec = float64(runTokens) / s
+	}
 	if mw != nil {
 		mw.Flush()
 		if err := report.LossCurve(res.Metrics, res.CurvePNG, "classifier training loss"); err != nil {
@@ -207,6 +307,29 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 		}
 	}
 	return res, nil
+}
+
+// loadInto copies the weights of the classifier checkpoint dir into c,
+// whose shape and labels must match.
+func loadInto(c *mamba.Classifier, dir string) error {
+	saved, _, err := checkpoint.LoadClassifier(dir, c.M.Ops.Backend)
+	if err != nil {
+		return err
+	}
+	if fmt.Sprint(saved.Labels) != fmt.Sprint(c.Labels) || saved.Pool != c.Pool {
+		return fmt.Errorf("%s: a classifier of %v (%s pooling), not of %v (%s pooling)", dir, saved.Labels, saved.Pool, c.Labels, c.Pool)
+	}
+	src, dst := saved.List(), c.List()
+	if len(src) != len(dst) {
+		return fmt.Errorf("%s: %d tensors, this classifier has %d", dir, len(src), len(dst))
+	}
+	for i := range dst {
+		if src[i].Name != dst[i].Name || !core.SameShape(src[i].T.Shape, dst[i].T.Shape) {
+			return fmt.Errorf("%s: tensor %s %v where this classifier has %s %v", dir, src[i].Name, src[i].T.Shape, dst[i].Name, dst[i].T.Shape)
+		}
+		c.M.Ops.Copy(dst[i].T, src[i].T)
+	}
+	return nil
 }
 
 func labelsOf(ex []Example) []int32 {

@@ -1,0 +1,166 @@
+package classify
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mambakit/mambakit/core/mamba"
+	"github.com/mambakit/mambakit/core/optim"
+	"github.com/mambakit/mambakit/kernels/cpu"
+)
+
+// testClassifier is a small classifier with the same weights for the same seed.
+func testClassifier(t *testing.T) *mamba.Classifier {
+	t.Helper()
+	be := cpu.New()
+	m, err := mamba.New(mamba.DefaultConfig(16, 2, 8), be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.P.Init(m.Cfg, be, rand.New(rand.NewPCG(1, 2)))
+	c, err := mamba.NewClassifier(m, []string{"a", "b"}, mamba.PoolMean, rand.New(rand.NewPCG(3, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// testExamples are sequences of class 0 (mostly ids 1-3) and 1 (mostly 4-6).
+func testExamples(n int) []Example {
+	r := rand.New(rand.NewPCG(5, 6))
+	ex := make([]Example, n)
+	for i := range ex {
+		label := int32(i % 2)
+		ids := make([]int32, 20+r.IntN(20))
+		for j := range ids {
+			ids[j] = 1 + 3*label + int32(r.IntN(3))
+			if r.Float64() < 0.3 {
+				ids[j] = int32(r.IntN(8))
+			}
+		}
+		ex[i] = Example{ID: fmt.Sprint(i), IDs: ids, Label: label}
+	}
+	return ex
+}
+
+// stepLosses reads the per-step training losses of a metrics log, with
+// every bit of each value.
+func stepLosses(t *testing.T, path string) map[int]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[int]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		var step int
+		json.Unmarshal(m["step"], &step)
+		if l, ok := m["loss"]; ok {
+			if _, dup := out[step]; dup {
+				t.Fatalf("%s: step %d logged twice", path, step)
+			}
+			out[step] = string(l)
+		}
+	}
+	return out
+}
+
+// TestTrainResume interrupts a run, resumes it, and checks that losses and
+// final weights equal those of an uninterrupted run bit for bit.
+func TestTrainResume(t *testing.T) {
+	train, val := testExamples(40), testExamples(10)
+	oc := optim.DefaultConfig(3e-3, 12)
+	oc.WarmupSteps = 2
+	cfg := func(out string) Config {
+		return Config{SeqLen: 24, Pad: 0, Batch: 4, Steps: 12, Optim: oc, Seed: 7, EvalEvery: 5, OutDir: out,
+			SaveEvery: 4, Keep: 10, Augment: func(ids []int32, r *rand.Rand) []int32 {
+				if r.IntN(2) == 0 { // a random-dependent transform, as real augmentations are
+					for i := range ids {
+						ids[i] = 7 - ids[i]
+					}
+				}
+				return ids
+			}}
+	}
+	full := filepath.Join(t.TempDir(), "full")
+	cFull := testClassifier(t)
+	if _, err := Train(context.Background(), cFull, train, val, cfg(full)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Interrupt after step 6: the context is cancelled from the augmentation
+	// of step 7's batch, so step 7 completes and is logged, then the run
+	// saves checkpoint-7 and stops. Dropping that checkpoint leaves what a
+	// kill after step 7 would: checkpoint-4, and metrics beyond it.
+	part := filepath.Join(t.TempDir(), "part")
+	ctx, cancel := context.WithCancel(context.Background())
+	pc := cfg(part)
+	aug, calls := pc.Augment, 0
+	pc.Augment = func(ids []int32, r *rand.Rand) []int32 {
+		if calls++; calls == 6*pc.Batch+1 {
+			cancel()
+		}
+		return aug(ids, r)
+	}
+	if _, err := Train(ctx, testClassifier(t), train, val, pc); err != ErrInterrupted {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(part, "checkpoint-7")); err != nil {
+		t.Fatalf("no checkpoint on interruption: %v", err)
+	}
+	os.RemoveAll(filepath.Join(part, "checkpoint-7"))
+	if _, err := Train(context.Background(), testClassifier(t), train, val, cfg(part)); err == nil {
+		t.Fatal("a new run over a run's checkpoints was accepted")
+	}
+	rc := cfg(part)
+	rc.Resume = true
+	var said strings.Builder
+	rc.Out = &said
+	resumedBatches := 0
+	rc.Augment = func(ids []int32, r *rand.Rand) []int32 { resumedBatches++; return aug(ids, r) }
+	cPart := testClassifier(t)
+	if _, err := Train(context.Background(), cPart, train, val, rc); err != nil {
+		t.Fatal(err)
+	}
+	// It went on from step 4: eight steps of four examples.
+	if !strings.Contains(said.String(), "checkpoint-4 (step 4)") || resumedBatches != 8*rc.Batch {
+		t.Fatalf("resumed with %d augmented examples, want %d; said:\n%s", resumedBatches, 8*rc.Batch, said.String())
+	}
+
+	a, b := stepLosses(t, filepath.Join(full, "metrics.jsonl")), stepLosses(t, filepath.Join(part, "metrics.jsonl"))
+	if len(a) != 12 || len(b) != 12 {
+		t.Fatalf("logged %d and %d steps, want 12", len(a), len(b))
+	}
+	for s := 1; s <= 12; s++ {
+		if a[s] != b[s] {
+			t.Errorf("step %d: loss %s uninterrupted, %s resumed", s, a[s], b[s])
+		}
+	}
+	for i, p := range cFull.List() {
+		x, y := cFull.M.Ops.ToHost(p.T), cPart.M.Ops.ToHost(cPart.List()[i].T)
+		for j := range x {
+			if x[j] != y[j] {
+				t.Fatalf("%s[%d]: %v uninterrupted, %v resumed", p.Name, j, x[j], y[j])
+			}
+		}
+	}
+	// A resume that asks for another run is refused.
+	other := cfg(part)
+	other.Resume, other.Seed = true, 8
+	if _, err := Train(context.Background(), testClassifier(t), train, val, other); err == nil {
+		t.Error("resumed a run with another seed")
+	}
+}
