@@ -62,6 +62,7 @@ var (
 		{threads: 128, items: 16, chans: 1, rows: 4},
 		{threads: 256, items: 16, chans: 1, rows: 4},
 		{threads: 512, items: 16, chans: 1, rows: 4},
+		{threads: 512, items: 8, chans: 1, rows: 4},
 	}
 	bwdConfigs = [...]scanConfig{
 		{threads: 32, items: 8, chans: 1, rows: 4},
@@ -73,7 +74,7 @@ var (
 	// fwdOrder and bwdOrder are the automatic choice's preferences, most
 	// channels per block first (B and C are read from L2 once per block,
 	// dB and dC receive one atomic add per block); see pickScan.
-	fwdOrder = []int{3, 2, 0}
+	fwdOrder = []int{5, 3, 2, 0}
 	bwdOrder = []int{2, 1, 0}
 )
 
