@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -201,6 +202,31 @@ func LatestTraining(runDir string) (string, TrainState, []error, error) {
 		return dir, st, skipped, nil
 	}
 	return "", TrainState{}, skipped, fmt.Errorf("%s: no complete checkpoint", runDir)
+}
+
+// ResumeFrom finds the checkpoint a run continues from: the newest of
+// runDir that verifies (newer broken ones are returned in skipped, to be
+// reported), which must have been written by the same run — its recorded
+// pipeline key equal to key, compared as JSON — and returns it with its
+// state and optimizer tensors.
+func ResumeFrom(runDir string, key any) (dir string, st TrainState, opt map[string][]float32, skipped []error, err error) {
+	dir, st, skipped, err = LatestTraining(runDir)
+	if err != nil {
+		return "", st, nil, skipped, err
+	}
+	want, err := json.Marshal(key)
+	if err != nil {
+		panic(fmt.Sprintf("checkpoint.ResumeFrom: key %+v: %v", key, err))
+	}
+	var have bytes.Buffer // trainer_state.json holds the key indented
+	if err := json.Compact(&have, st.Pipeline); err != nil || !bytes.Equal(have.Bytes(), want) {
+		return "", st, nil, skipped, fmt.Errorf("%s was trained with %s, this run asks for %s; resuming would not continue the same run (use another output folder)",
+			dir, have.Bytes(), want)
+	}
+	if opt, err = ReadOptimizer(dir); err != nil {
+		return "", st, nil, skipped, err
+	}
+	return dir, st, opt, skipped, nil
 }
 
 // PruneTraining removes all but the keep newest checkpoints of runDir, and

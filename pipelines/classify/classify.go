@@ -147,7 +147,7 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 		if cfg.OutDir == "" {
 			panic("classify: Resume needs an OutDir")
 		}
-		dir, st, skipped, err := checkpoint.LatestTraining(cfg.OutDir)
+		dir, st, state, skipped, err := checkpoint.ResumeFrom(cfg.OutDir, key)
 		for _, e := range skipped {
 			if cfg.Out != nil {
 				fmt.Fprintf(cfg.Out, "resume: skipping %v\n", e)
@@ -156,18 +156,7 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 		if err != nil {
 			return res, fmt.Errorf("--resume: %w", err)
 		}
-		var saved runKey
-		if err := json.Unmarshal(st.Pipeline, &saved); err != nil {
-			return res, fmt.Errorf("%s: %w", dir, err)
-		}
-		if saved != key {
-			return res, fmt.Errorf("--resume: %s was trained with %+v, this run asks for %+v; resuming would not continue the same run (use another --out)", dir, saved, key)
-		}
 		if err := loadInto(c, dir); err != nil {
-			return res, err
-		}
-		state, err := checkpoint.ReadOptimizer(dir)
-		if err != nil {
 			return res, err
 		}
 		if err := opt.SetState(state, st.Step); err != nil {

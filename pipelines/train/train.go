@@ -155,25 +155,14 @@ func Run(ctx context.Context, m *mamba.Model, data Data, cfg Config) (Result, er
 	var elapsedBefore float64
 	var metricsOffset int64
 	if cfg.Resume {
-		dir, st, skipped, err := checkpoint.LatestTraining(cfg.OutDir)
+		dir, st, state, skipped, err := checkpoint.ResumeFrom(cfg.OutDir, cfg.key())
 		for _, e := range skipped {
 			say("resume: skipping %v", e)
 		}
 		if err != nil {
 			return res, fmt.Errorf("--resume: %w", err)
 		}
-		var saved runKey
-		if err := json.Unmarshal(st.Pipeline, &saved); err != nil {
-			return res, fmt.Errorf("%s: %w", dir, err)
-		}
-		if saved != cfg.key() {
-			return res, fmt.Errorf("--resume: %s was trained with %+v, this run asks for %+v; resuming would not continue the same run (use another --out)", dir, saved, cfg.key())
-		}
 		if err := checkpoint.LoadWeights(dir, m); err != nil {
-			return res, err
-		}
-		state, err := checkpoint.ReadOptimizer(dir)
-		if err != nil {
 			return res, err
 		}
 		if err := opt.SetState(state, st.Step); err != nil {
