@@ -39,6 +39,11 @@ type Backend struct {
 	// every instantiation on short sequences, MAMBAKIT_CUDA_SCAN_CONFIG sets
 	// it for tuning.
 	scanCfg int
+	// fwd16 chooses the lane-per-state forward (scan_fwd16) for N = 16:
+	// -1 when it fills the device (and no configuration is forced), 0
+	// never, 1 always (tests); fwd16Cfg is the instantiation it runs (an
+	// index into fwd16Configs).
+	fwd16, fwd16Cfg int
 }
 
 var _ core.Backend = (*Backend)(nil)
@@ -53,7 +58,7 @@ func New() (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	be := &Backend{drv: drv, scanCfg: -1,
+	be := &Backend{drv: drv, scanCfg: -1, fwd16: -1,
 		tf32:     os.Getenv("MAMBAKIT_CUDA_TF32") == "1",
 		syncEach: os.Getenv("MAMBAKIT_CUDA_SYNC") == "1"}
 	major, minor := drv.computeCapability()
@@ -207,6 +212,7 @@ type kernelSet struct {
 	rmsFwd, rmsBwdDx, rmsBwdDwPartial, rmsBwdDwFinal kernel
 	ceFwd, ceBwd                                     kernel
 	scanStep                                         kernel
+	scanFwd16                                        [len(fwd16Configs)]kernel
 	scanFwd                                          [len(fwdConfigs)]kernel
 	scanBwd                                          [len(bwdConfigs)]kernel
 }
@@ -229,6 +235,12 @@ func (ks *kernelSet) load(drv *driver) error {
 		{"rmsnorm_bwd_dw_partial", &ks.rmsBwdDwPartial}, {"rmsnorm_bwd_dw_final", &ks.rmsBwdDwFinal},
 		{"ce_fwd", &ks.ceFwd}, {"ce_bwd", &ks.ceBwd},
 		{"scan_step", &ks.scanStep},
+	}
+	for c, cfg := range fwd16Configs {
+		table = append(table, struct {
+			name string
+			k    *kernel
+		}{fmt.Sprintf("scan_fwd16_%d_%d", cfg.threads, cfg.minBlocks), &ks.scanFwd16[c]})
 	}
 	for c, cfg := range fwdConfigs {
 		table = append(table, struct {

@@ -56,6 +56,21 @@ func BenchmarkScanConfigs(b *testing.B) {
 	}
 }
 
+// BenchmarkScanFwd16 is BenchmarkScan with each instantiation of the
+// lane-per-state forward (scan_fwd16) in turn.
+func BenchmarkScanFwd16(b *testing.B) {
+	be := backend(b)
+	defer func() { be.fwd16, be.fwd16Cfg = -1, 0 }()
+	for c, cfg := range fwd16Configs {
+		for _, L := range []int{2048, 8192, 32768} {
+			b.Run(fmt.Sprintf("fwd16=%d_%d/L=%d", cfg.threads, cfg.minBlocks, L), func(b *testing.B) {
+				be.fwd16, be.fwd16Cfg = 1, c
+				benchScan(b, be, L)
+			})
+		}
+	}
+}
+
 func benchScan(b *testing.B, be *Backend, L int) {
 	const B, D, N = 8, 1536, 16
 	runtime.GC() // let the previous size's memory return to the allocator

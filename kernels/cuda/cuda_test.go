@@ -188,6 +188,27 @@ func TestScanConfigs(t *testing.T) {
 	}
 }
 
+// TestScanFwd16 runs the lane-per-state forward (scan_fwd16, N = 16) on
+// lengths around its 16-position steps, odd lengths (no 16-byte loads), and
+// channel counts that leave half-warps past D, against the float64
+// reference (the backward is the chunked kernel's).
+func TestScanFwd16(t *testing.T) {
+	be := backend(t)
+	defer func() { be.fwd16, be.fwd16Cfg = -1, 0 }()
+	be.fwd16 = 1
+	r := rand.New(rand.NewPCG(9, 17))
+	for c, cfg := range fwd16Configs {
+		be.fwd16Cfg = c
+		for _, sh := range [][3]int{{1, 1, 1}, {1, 3, 15}, {2, 2, 16}, {1, 5, 17}, {2, 17, 64}, {1, 33, 203}, {2, 2, 1000}, {1, 18, 2051}} {
+			B, D, L := sh[0], sh[1], sh[2]
+			for _, opt := range []bool{false, true} {
+				checkScan(t, be, r, randScan(r, B, D, L, 16, opt, opt),
+					fmt.Sprintf("fwd16 %d×%d B%d D%d L%d optional=%v", cfg.threads, cfg.minBlocks, B, D, L, opt))
+			}
+		}
+	}
+}
+
 // TestScanGlobalCarries runs every instantiation with its carries in global
 // memory (as for a state size whose carries do not fit in shared memory),
 // and one scan whose N is too large for shared memory in any case.
@@ -368,7 +389,8 @@ func TestKernelResources(t *testing.T) {
 	be := backend(t)
 	be.lock()
 	defer be.unlock()
-	ks := append(be.k.scanFwd[:], be.k.scanBwd[:]...)
+	ks := append(be.k.scanFwd[:], be.k.scanFwd16[:]...)
+	ks = append(ks, be.k.scanBwd[:]...)
 	ks = append(ks, be.k.scanStep, be.k.rmsFwd, be.k.rmsBwdDx, be.k.ceBwd, be.k.convDw)
 	for _, k := range ks {
 		regs, local, shared := be.drv.kernelInfo(k.fn)

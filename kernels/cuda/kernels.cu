@@ -1382,6 +1382,123 @@ __device__ __forceinline__ void scan_bwd(const float* __restrict__ u, const floa
 	}
 }
 
+// scan_fwd16: the forward scan of scan_fwd (same formulas, same
+// arguments; gcar unused) for N = 16, with a lane per state: half a warp
+// serves one channel (b, d), lane n of it state n, and the block (16
+// channels of one batch row) walks the whole sequence 16 positions at a
+// time. Per step:
+//   1. the block's first 128 threads have staged the step's rows of B and C
+//      (16 states × 16 positions each, read coalesced) in shared memory, rows
+//      padded to 20 floats so that the lanes' 16-byte reads of their own
+//      rows are free of bank conflicts; lane n has read u, delta and z at
+//      position t0 + n, and writes δ and δ·u to its half's shared memory,
+//      where every lane of the half reads all 16 (broadcast);
+//   2. lane n advances its state over the 16 positions, h = exp(δ·A[d,n])·h
+//      + δ·u·B[b,n,t], and writes C[b,n,t]·h to a 16 × 16 shared tile (row t,
+//      column n; rows of 20 floats again);
+//   3. lane j sums row j, y at position t0 + j = Σ_n C·h, adds D·u, applies
+//      the gate and stores it;
+// while the loads of the next step are in flight. No scan across lanes: each
+// lane's recurrence is sequential, and the parallelism is B·D·16 lanes, so
+// the host uses this kernel when that fills the device.
+template <int W>
+__device__ __forceinline__ void scan_fwd16(const float* __restrict__ u, const float* __restrict__ delta,
+                                           const float* __restrict__ A, const float* __restrict__ Bm,
+                                           const float* __restrict__ Cm, const float* __restrict__ Dp,
+                                           const float* __restrict__ z, const float* __restrict__ dbias,
+                                           const float* __restrict__ h0, float* __restrict__ out,
+                                           float* __restrict__ hlast, int D, int L, int softplus, int vec) {
+	static_assert(W >= 4, "staging needs 128 threads");
+	constexpr int RS = 20, TS = 16 * RS + 16; // row stride; a half's tile (the halves' tiles 16 banks apart)
+	MK_SHARED float4 tile[W * 2 * TS / 4];
+	MK_SHARED float4 dts[W * 2 * 8];     // per half: δ (4 float4), then δ·u (4 float4)
+	MK_SHARED float4 bc[2 * 2 * 16 * 5]; // two buffers of B's 16 rows, then C's, 5 float4 a row
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, half = lane >> 4, n = lane & 15;
+	const int b = blockIdx.y;
+	const int d = (blockIdx.x * W + warp) * 2 + half;
+	const bool ok = d < D;
+	const int dc = ok ? d : D - 1; // channels past D compute on the last one and write nothing
+	const i64 row = ((i64)b * D + dc) * L;
+	const float An2 = A[(i64)dc * 16 + n] * LOG2E_F;
+	const float Dd = Dp ? Dp[dc] : 0.0f, bias = dbias ? dbias[dc] : 0.0f;
+	float* red = reinterpret_cast<float*>(tile) + (warp * 2 + half) * TS;
+	const float4* sd4 = dts + (warp * 2 + half) * 8;
+	float* sdt = reinterpret_cast<float*>(dts + (warp * 2 + half) * 8);
+	const bool sp = softplus != 0, vc = vec != 0, gate = z != nullptr;
+	// Staging: thread q < 128 moves float4 f = q & 3 of row r = (q >> 2) & 15
+	// of B (q < 64) or C.
+	const int q = threadIdx.x, sr = (q >> 2) & 15, sf = q & 3, sw = (q >> 6) & 1;
+	const float* srow = (sw ? Cm : Bm) + ((i64)b * 16 + sr) * L;
+	auto stage_load = [&](int t0) {
+		const int t = t0 + 4 * sf;
+		if (vc && t + 4 <= L) return *reinterpret_cast<const float4*>(srow + t);
+		return make_float4(t < L ? srow[t] : 0.0f, t + 1 < L ? srow[t + 1] : 0.0f, t + 2 < L ? srow[t + 2] : 0.0f,
+		                   t + 3 < L ? srow[t + 3] : 0.0f);
+	};
+	auto lane_load = [&](int t0, float& uu, float& xd, float& zz) {
+		const int t = t0 + n;
+		uu = t < L ? u[row + t] : 0.0f;
+		xd = t < L ? delta[row + t] : 0.0f;
+		zz = gate && t < L ? z[row + t] : 0.0f;
+	};
+	float h = h0 ? h0[((i64)b * D + dc) * 16 + n] : 0.0f;
+	if (q < 128) bc[sw * 80 + sr * 5 + sf] = stage_load(0);
+	float uu, xd, zz;
+	lane_load(0, uu, xd, zz);
+	__syncthreads();
+	for (int t0 = 0, buf = 0; t0 < L; t0 += 16, buf ^= 1) {
+		// The next step's loads, in flight during this one.
+		float4 snext = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+		if (q < 128 && t0 + 16 < L) snext = stage_load(t0 + 16);
+		float un, xn, zn;
+		lane_load(t0 + 16, un, xn, zn);
+		// 1. δ and δ·u of the step, shared within the half.
+		const int t = t0 + n;
+		float dt = 0.0f;
+		if (t < L) {
+			const float x = xd + bias;
+			dt = sp ? softplus_f(x) : x;
+		}
+		sdt[n] = dt;
+		sdt[16 + n] = dt * uu;
+		__syncwarp();
+		// 2. The state over the 16 positions; C·h into the tile.
+		const float4* Bs = bc + buf * 160 + n * 5;
+		const float4* Cs = Bs + 80;
+#pragma unroll
+		for (int k = 0; k < 4; ++k) {
+			const float4 qd = sd4[k], qu = sd4[4 + k], qb = Bs[k], qc = Cs[k];
+			const float dv[4] = {qd.x, qd.y, qd.z, qd.w}, duv[4] = {qu.x, qu.y, qu.z, qu.w};
+			const float bv[4] = {qb.x, qb.y, qb.z, qb.w}, cv[4] = {qc.x, qc.y, qc.z, qc.w};
+#pragma unroll
+			for (int m = 0; m < 4; ++m) {
+				const float a = ex2_f(dv[m] * An2); // δ = 0 past L: a = 1, and δ·u = 0
+				h = a * h + duv[m] * bv[m];
+				red[(4 * k + m) * RS + n] = cv[m] * h;
+			}
+		}
+		__syncwarp();
+		// 3. y at position t0 + n.
+		float y = 0.0f;
+#pragma unroll
+		for (int k = 0; k < 4; ++k) {
+			const float4 r = *reinterpret_cast<const float4*>(red + n * RS + 4 * k);
+			y += (r.x + r.y) + (r.z + r.w);
+		}
+		if (ok && t < L) {
+			y += Dd * uu;
+			if (gate) y *= silu_s(zz);
+			out[row + t] = y;
+		}
+		// The next step's B and C into the other buffer; the barrier also
+		// ends every lane's reads of the tile and of δ.
+		if (q < 128) bc[(buf ^ 1) * 160 + sw * 80 + sr * 5 + sf] = snext;
+		__syncthreads();
+		uu = un, xd = xn, zz = zn;
+	}
+	if (ok && hlast) hlast[((i64)b * D + d) * 16 + n] = h;
+}
+
 #define SCAN_FWD_PARAMS                                                                                        \
 	const float *u, const float *delta, const float *A, const float *Bm, const float *Cm, const float *Dp,     \
 	    const float *z, const float *dbias, const float *h0, float *out, float *hlast, float *gcar, int D,     \
@@ -1420,6 +1537,17 @@ SCAN_FWD_KERNEL(128, 16, 1, 16, 4, 4)
 SCAN_FWD_KERNEL(256, 16, 1, 16, 4, 2)
 SCAN_FWD_KERNEL(512, 16, 1, 16, 4, 1)
 SCAN_FWD_KERNEL(512, 8, 1, 8, 4, 2)
+
+// scan_fwd16_<NT>_<MINB>: scan_fwd16 with NT threads (NT/16 channels) per
+// block and at least MINB blocks per SM (a register bound); scan.go's
+// fwd16Configs repeat the pairs.
+#define SCAN_FWD16_KERNEL(NT, MINB)                                                                                \
+	extern "C" __global__ void __launch_bounds__(NT, MINB) scan_fwd16_##NT##_##MINB(SCAN_FWD_PARAMS) {         \
+		(void)gcar;                                                                                        \
+		(void)N;                                                                                           \
+		scan_fwd16<NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, D, L, softplus, vec);        \
+	}
+SCAN_FWD16_KERNEL(256, 2)
 SCAN_BWD_KERNEL(32, 8, 1, 8, 4, false, 8)
 SCAN_BWD_KERNEL(128, 8, 1, 8, 4, false, 4)
 SCAN_BWD_KERNEL(256, 8, 1, 8, 2, false, 2)

@@ -107,6 +107,22 @@ func (be *Backend) pickFwd(B, D int) int {
 	return be.pickScan(fwdConfigs[:], fwdOrder, B, D)
 }
 
+// fwd16Configs are the instantiations of scan_fwd16 (scan_fwd16_<threads>_<minBlocks>
+// in kernels.cu): threads per block, and the blocks per SM the registers
+// are bounded for.
+// (256 × 4 and 128 × 8 were 6–12 % slower at B = 8, D = 1536; PERF.md.)
+var fwd16Configs = [...]struct{ threads, minBlocks int }{{256, 2}}
+
+// useFwd16 reports whether the forward runs scan_fwd16 (one lane per state,
+// N = 16): automatically when its B·D·16 lanes fill the device (64 channels
+// per SM, half the threads it can hold) and no configuration is forced.
+func (be *Backend) useFwd16(B, D, N int) bool {
+	if N != 16 || be.fwd16 == 0 {
+		return false
+	}
+	return be.fwd16 == 1 || (be.scanCfg < 0 && B*D >= 64*be.sms)
+}
+
 // pickBwd chooses the backward instantiation.
 func (be *Backend) pickBwd(B, D int) int {
 	if be.scanCfg >= 0 {
@@ -165,6 +181,15 @@ func (be *Backend) SelectiveScan(s core.ScanArgs) {
 	defer be.unlock()
 	u, delta, z, out := be.ptr(s.U), be.ptr(s.Delta), be.ptr(s.Z), be.ptr(s.Out)
 	bm, cm := be.ptr(s.B), be.ptr(s.C)
+	if be.useFwd16(B, D, N) {
+		cfg := fwd16Configs[be.fwd16Cfg]
+		channels := cfg.threads / 16 // two per warp
+		be.launch(be.k.scanFwd16[be.fwd16Cfg], (D+channels-1)/channels, B, cfg.threads, 0,
+			p(u), p(delta), p(be.ptr(s.A)), p(bm), p(cm), p(be.ptr(s.D)), p(z), p(be.ptr(s.DeltaBias)),
+			p(be.ptr(s.H0)), p(out), p(be.ptr(s.HLast)), 0, i(D), i(L), i(N), b(s.DeltaSoftplus),
+			b(aligned16(L, bm, cm)))
+		return
+	}
 	c := be.pickFwd(B, D)
 	cfg := fwdConfigs[c]
 	smem, gcar := be.carries(cfg, cfg.fwdStatic(), 1, B, D, N)
