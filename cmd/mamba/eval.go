@@ -87,7 +87,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		stream = datasets.EncodeStream(docs, tok.Encode, tok.EOS())
 		units = func(id int32) float64 { return float64(len(tok.TokenBytes(id))) }
-		what = fmt.Sprintf("%d documents, %d tokens (%s tokenizer)", len(docs), len(stream), tok.Name())
+		what = fmt.Sprintf("%d document(s), %d tokens (%s tokenizer)", len(docs), len(stream), tok.Name())
 	}
 	var loss, bits float64
 	var scored string

@@ -204,7 +204,7 @@ func TestPretrainEvalGenerate(t *testing.T) {
 	// stream is no whole number of windows.
 	code, stdout, stderr = cli("eval", "--model", out, "--data", filepath.Join(out, "heldout.txt"), "--seq-len", "64")
 	var tokens, scored int
-	if _, err := fmt.Sscanf(stdout[strings.Index(stdout, "data"):], "data 1 documents, %d tokens (byte tokenizer); all %d next-token", &tokens, &scored); code != 0 ||
+	if _, err := fmt.Sscanf(stdout[strings.Index(stdout, "data"):], "data 1 document(s), %d tokens (byte tokenizer); all %d next-token", &tokens, &scored); code != 0 ||
 		err != nil || scored != tokens-1 || tokens%64 == 1 {
 		t.Fatalf("eval of the whole text: status %d, %d tokens, %d scored (%v): %s%s", code, tokens, scored, err, stdout, stderr)
 	}

@@ -92,9 +92,16 @@ func Waveform(x []float32, rate int, pngPath, title string) error {
 	pal := moreland.ExtendedBlackBody()
 	pal.SetMin(-60)
 	pal.SetMax(40)
+	cols := pal.Palette(128).Colors()
 	hm := plotter.NewHeatMap(s, pal.Palette(128))
 	hm.Min, hm.Max = -60, 40
+	hm.Underflow, hm.Overflow = cols[0], cols[len(cols)-1] // out-of-range cells saturate, not vanish
 	spec.Add(hm)
+	// One time axis for both panels.
+	dur := float64(len(x)) / float64(rate)
+	wave.X.Min, wave.X.Max = 0, dur
+	spec.X.Min, spec.X.Max = 0, dur
+	spec.Y.Min, spec.Y.Max = 0, float64(rate)/2
 	const w, h = 10 * vg.Inch, 7 * vg.Inch
 	img := vgimg.New(w, h)
 	dc := draw.New(img)
