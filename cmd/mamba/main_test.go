@@ -13,6 +13,7 @@ import (
 
 	"github.com/mambakit/mambakit/core/tensorfile"
 	"github.com/mambakit/mambakit/datasets"
+	"github.com/mambakit/mambakit/modalities/audio"
 )
 
 var fixtures = []string{"mamba1-tiny", "mamba1-bias-untied", "mamba1-original-tiny"}
@@ -361,6 +362,32 @@ func TestAudioPipeline(t *testing.T) {
 	}
 	if _, err := os.Stat(strings.TrimSuffix(wav, ".wav") + ".png"); err != nil {
 		t.Errorf("no PNG beside the WAV: %v", err)
+	}
+	// Continuing a prompt: the WAV holds the prompt (μ-law quantised) and
+	// then the new samples.
+	clip := make([]float32, 300)
+	for j := range clip {
+		clip[j] = float32(0.5 * math.Sin(float64(j)/5))
+	}
+	promptWav := filepath.Join(t.TempDir(), "prompt.wav")
+	if err := datasets.WriteWAV16(promptWav, clip, 8000); err != nil {
+		t.Fatal(err)
+	}
+	cont := filepath.Join(t.TempDir(), "cont.wav")
+	if code, stdout, stderr := cli("generate", "--modality", "audio", "--model", run, "--prompt-wav", promptWav,
+		"--seconds", "0.02", "--out", cont, "--seed", "3"); code != 0 {
+		t.Fatalf("generate audio from a prompt: %s%s", stdout, stderr)
+	}
+	y, _, err := datasets.ReadAudio(cont)
+	if err != nil || len(y) != 300+160 {
+		t.Fatalf("continued clip: %d samples (%v), want 300 + 160", len(y), err)
+	}
+	p, _, _ := datasets.ReadAudio(promptWav)
+	want := audio.MuLawDecode(audio.MuLawEncode(p))
+	for j := range want {
+		if math.Abs(float64(y[j]-want[j])) > 1.0/32768 {
+			t.Fatalf("sample %d of the prompt became %g, want %g", j, y[j], want[j])
+		}
 	}
 	out := filepath.Join(t.TempDir(), "acls")
 	code, stdout, stderr = cli("classify", "train", "--modality", "audio", "--data", root, "--rate", "8000",
