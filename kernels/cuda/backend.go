@@ -6,9 +6,7 @@ import (
 	_ "embed"
 	"fmt"
 	"math"
-	"os"
 	"runtime"
-	"strconv"
 	"sync"
 
 	"github.com/mambakit/mambakit/core"
@@ -36,8 +34,8 @@ type Backend struct {
 
 	// scanCfg, when ≥ 0, forces the scan kernels' configuration (an index
 	// into fwdConfigs and bwdConfigs, clamped to each): tests use it to reach
-	// every instantiation on short sequences, MAMBAKIT_CUDA_SCAN_CONFIG sets
-	// it for tuning.
+	// every instantiation on short sequences, Options.ScanConfig sets it for
+	// tuning.
 	scanCfg int
 	// fwd16 chooses the lane-per-state forward (scan_fwd16) for N = 16:
 	// -1 when it fills the device (and no configuration is forced), 0
@@ -48,24 +46,35 @@ type Backend struct {
 
 var _ core.Backend = (*Backend)(nil)
 
-// New creates the backend: the primary context of device 0, the kernels
-// (compiled by NVRTC, or read from the on-disk cache) and a cuBLAS handle. It
-// returns an error, and never panics, when any of these fails.
-func New() (*Backend, error) {
+// Options are the backend's debugging and tuning switches (the command line
+// sets them from MAMBAKIT_CUDA_* variables; see BUILD.md).
+type Options struct {
+	TF32       bool // let cuBLAS use TF32 tensor cores for float32 GEMMs
+	SyncEach   bool // synchronize after every launch, so that a failing kernel is named
+	ScanConfig int  // ≥ 0: force this scan kernel configuration (an index into the instantiations); -1: choose
+	NoCache    bool // always compile the kernels; never read or write the on-disk cache
+}
+
+// New creates the backend with the default options: the primary context of
+// device 0, the kernels (compiled by NVRTC, or read from the on-disk cache)
+// and a cuBLAS handle. It returns an error, and never panics, when any of
+// these fails.
+func New() (*Backend, error) { return NewWith(Options{ScanConfig: -1}) }
+
+// NewWith is New with options.
+func NewWith(o Options) (*Backend, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	drv, err := openDriver()
 	if err != nil {
 		return nil, err
 	}
-	be := &Backend{drv: drv, scanCfg: -1, fwd16: -1,
-		tf32:     os.Getenv("MAMBAKIT_CUDA_TF32") == "1",
-		syncEach: os.Getenv("MAMBAKIT_CUDA_SYNC") == "1"}
+	be := &Backend{drv: drv, scanCfg: max(o.ScanConfig, -1), fwd16: -1, tf32: o.TF32, syncEach: o.SyncEach}
 	major, minor := drv.computeCapability()
 	be.sms = max(drv.multiprocessors(), 1)
 	be.info = fmt.Sprintf("%s (sm_%d%d, %d SMs, %.1f GiB)", drv.deviceName(), major, minor, be.sms,
 		float64(drv.totalMemory())/(1<<30))
-	if err := drv.loadKernels(kernelSource, major, minor); err != nil {
+	if err := drv.loadKernels(kernelSource, major, minor, o.NoCache); err != nil {
 		drv.close()
 		return nil, fmt.Errorf("cuda: %s: %w", be.info, err)
 	}
@@ -76,14 +85,6 @@ func New() (*Backend, error) {
 	if err := drv.setTF32(be.tf32); err != nil {
 		drv.close()
 		return nil, fmt.Errorf("cuda: %s: %w", be.info, err)
-	}
-	if v := os.Getenv("MAMBAKIT_CUDA_SCAN_CONFIG"); v != "" {
-		c, err := strconv.Atoi(v)
-		if err != nil || c < 0 {
-			drv.close()
-			return nil, fmt.Errorf("cuda: MAMBAKIT_CUDA_SCAN_CONFIG=%q: want an index ≥ 0 into the scan configurations", v)
-		}
-		be.scanCfg = c
 	}
 	be.mem.init(drv.totalMemory())
 	return be, nil

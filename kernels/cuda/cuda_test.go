@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/mambakit/mambakit/core"
@@ -24,8 +25,22 @@ var (
 	testErr error
 )
 
+// TestMain opens the backend with the switches of BUILD.md's debugging
+// knobs (MAMBAKIT_CUDA_SYNC, _TF32, _NOCACHE, _SCAN_CONFIG), as the command
+// line does.
 func TestMain(m *testing.M) {
-	testBE, testErr = New()
+	o := Options{ScanConfig: -1, TF32: os.Getenv("MAMBAKIT_CUDA_TF32") == "1",
+		SyncEach: os.Getenv("MAMBAKIT_CUDA_SYNC") == "1", NoCache: os.Getenv("MAMBAKIT_CUDA_NOCACHE") == "1"}
+	if v := os.Getenv("MAMBAKIT_CUDA_SCAN_CONFIG"); v != "" {
+		if c, err := strconv.Atoi(v); err == nil && c >= 0 {
+			o.ScanConfig = c
+		} else {
+			testErr = fmt.Errorf("MAMBAKIT_CUDA_SCAN_CONFIG=%q: want an index ≥ 0", v)
+		}
+	}
+	if testErr == nil {
+		testBE, testErr = NewWith(o)
+	}
 	if testErr == nil {
 		fmt.Fprintf(os.Stderr, "cuda backend on %s\n", testBE.Device())
 	}

@@ -91,9 +91,9 @@ func (d *driver) totalMemory() int64 {
 }
 
 // loadKernels compiles the kernels' source for sm_<major><minor> (or reads
-// the cubin from the cache) and loads it as the module.
-func (d *driver) loadKernels(src string, major, minor int) error {
-	image, cached, err := compileKernels(src, major, minor)
+// the cubin from the cache, unless noCache) and loads it as the module.
+func (d *driver) loadKernels(src string, major, minor int, noCache bool) error {
+	image, cached, err := compileKernels(src, major, minor, noCache)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (d *driver) loadKernels(src string, major, minor int) error {
 	if err != nil && cached {
 		// A damaged cache entry: compile afresh.
 		forgetCached(src, major, minor)
-		if image, _, err = compileKernels(src, major, minor); err != nil {
+		if image, _, err = compileKernels(src, major, minor, noCache); err != nil {
 			return err
 		}
 		mod, err = cu.LoadData(string(image))

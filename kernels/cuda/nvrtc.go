@@ -100,9 +100,9 @@ func nvrtcLog(prog C.nvrtcProgram) string {
 
 // cachePath is where the cubin of src for major.minor is cached:
 // os.UserCacheDir()/mambakit/cuda/<sha256 of source, options, NVRTC version>.cubin,
-// or "" when there is no cache directory or MAMBAKIT_CUDA_NOCACHE=1.
-func cachePath(src string, major, minor int) string {
-	if os.Getenv("MAMBAKIT_CUDA_NOCACHE") == "1" {
+// or "" when there is no cache directory or noCache is set.
+func cachePath(src string, major, minor int, noCache bool) string {
+	if noCache {
 		return ""
 	}
 	dir, err := os.UserCacheDir()
@@ -116,9 +116,10 @@ func cachePath(src string, major, minor int) string {
 }
 
 // compileKernels returns the cubin of src for major.minor, from the cache
-// when it is there (cached is then true), else compiled and stored.
-func compileKernels(src string, major, minor int) (image []byte, cached bool, err error) {
-	path := cachePath(src, major, minor)
+// when it is there (cached is then true), else compiled and stored (no
+// cache at all with noCache).
+func compileKernels(src string, major, minor int, noCache bool) (image []byte, cached bool, err error) {
+	path := cachePath(src, major, minor, noCache)
 	if path != "" {
 		if data, err := os.ReadFile(path); err == nil && len(data) > 0 {
 			return data, true, nil
@@ -146,7 +147,7 @@ func compileKernels(src string, major, minor int) (image []byte, cached bool, er
 
 // forgetCached removes the cache entry of src for major.minor.
 func forgetCached(src string, major, minor int) {
-	if path := cachePath(src, major, minor); path != "" {
+	if path := cachePath(src, major, minor, false); path != "" {
 		_ = os.Remove(path)
 	}
 }
