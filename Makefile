@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test vet bench clean cuda-build
+.PHONY: all build test vet bench clean cuda-build cuda-emu-test
 
 all: build
 
@@ -40,3 +40,9 @@ cuda-build:
 		$(GO) test -c -tags cuda -o kernels/cuda/cuda.test ./kernels/cuda/
 	CGO_CFLAGS="-I$(CURDIR)/kernels/cuda/cuda13 -I$(CUDA_SDK)/include" CGO_LDFLAGS="-L$(CUDA_SDK)/lib64/stubs" \
 		$(GO) build -tags cuda -o bin/mamba-cuda ./cmd/mamba
+
+# The CUDA backend's tests on a CPU emulation of the GPU (no GPU, no CUDA
+# toolkit; slow: RUN picks the tests, e.g. make cuda-emu-test RUN=TestScanFwd16).
+RUN ?= TestViews|TestCopyConvert|TestScanFixtures|TestScanFwd16
+cuda-emu-test:
+	$(GO) test -tags 'cuda cudaemu' -timeout 120m -run '$(RUN)' -v ./kernels/cuda/
