@@ -141,6 +141,7 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 	saveEvery := fs.Int("save-every", 100, "steps between training checkpoints in --out (0: none); also at the end and on Ctrl-C")
 	keep := fs.Int("keep", 2, "training checkpoints to keep")
 	resume := fs.Bool("resume", false, "continue the run in --out from its newest complete checkpoint, exactly")
+	timeLimit := fs.Duration("time-limit", 0, "stop training after this long (validate, save, then score as usual), e.g. 30m")
 	device := deviceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -200,13 +201,16 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	res, err := classify.Train(ctx, c, cd.train, cd.test, classify.Config{SeqLen: *seqLen, Pad: cd.pad, Batch: *batch,
 		Steps: *steps, Optim: oc, Seed: *seed, EvalEvery: *evalEvery, Augment: cd.augment, OutDir: *out, Out: stderr,
-		SaveEvery: *saveEvery, Keep: *keep, Resume: *resume})
+		SaveEvery: *saveEvery, Keep: *keep, Resume: *resume, TimeLimit: *timeLimit})
 	if err != nil && !errors.Is(err, classify.ErrInterrupted) {
 		return err
 	}
 	modelDir := filepath.Join(*out, "model")
 	if serr := checkpoint.SaveClassifier(modelDir, c); serr != nil {
 		return serr
+	}
+	if merr := writeMetaFile(modelDir, map[string]any{"modality": o.modality, "seq_len": *seqLen, "rate": o.rate, "seconds": o.seconds, "rms_level": o.rmsLevel}); merr != nil {
+		return merr
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "interrupted at step %d; model saved to %s", res.Steps, modelDir)
@@ -216,8 +220,12 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr)
 		return err
 	}
-	if err := writeMetaFile(modelDir, map[string]any{"modality": o.modality, "seq_len": *seqLen, "rate": o.rate, "seconds": o.seconds, "rms_level": o.rmsLevel}); err != nil {
-		return err
+	if res.TimeLimited {
+		fmt.Fprintf(stdout, "stopped by --time-limit %v at step %d of %d", *timeLimit, res.Steps, *steps)
+		if *saveEvery > 0 {
+			fmt.Fprintf(stdout, " (the same command with --resume continues the run)")
+		}
+		fmt.Fprintln(stdout)
 	}
 	fmt.Fprintf(stdout, "trained %d steps in %s (%.0f tokens/s); model: %s\n", res.Steps,
 		time.Duration(res.Seconds*float64(time.Second)).Round(time.Second), res.TokensPerSec, modelDir)

@@ -54,6 +54,10 @@ type Config struct {
 	// newest complete one exactly: the same batches, the same updates.
 	SaveEvery, Keep int
 	Resume          bool
+	// TimeLimit > 0 stops training once this much time has passed in this
+	// run (after a validation and, with SaveEvery, a checkpoint that Resume
+	// continues); Result.TimeLimited tells.
+	TimeLimit time.Duration
 }
 
 // runKey is what must match for a checkpoint to continue this run.
@@ -73,6 +77,7 @@ type Result struct {
 	Val          *Metrics // last validation (nil without validation data)
 	Metrics      string
 	CurvePNG     string
+	TimeLimited  bool // stopped by Config.TimeLimit before Steps
 }
 
 // ErrInterrupted is returned when training was stopped by the context.
@@ -241,6 +246,20 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 			}
 			return res, ErrInterrupted
 		default:
+		}
+		if cfg.TimeLimit > 0 && time.Since(began) >= cfg.TimeLimit && step > start+1 {
+			res.TimeLimited = true
+			if cfg.EvalEvery == 0 || (step-1)%cfg.EvalEvery != 0 {
+				if err := validate(step - 1); err != nil {
+					return res, err
+				}
+			}
+			if cfg.SaveEvery > 0 && (step-1)%cfg.SaveEvery != 0 {
+				if err := save(step - 1); err != nil {
+					return res, err
+				}
+			}
+			break
 		}
 		r := rand.New(rand.NewPCG(cfg.Seed, uint64(step)))
 		ex := make([]Example, cfg.Batch)

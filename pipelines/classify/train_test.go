@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mambakit/mambakit/core/mamba"
 	"github.com/mambakit/mambakit/core/optim"
@@ -162,5 +163,29 @@ func TestTrainResume(t *testing.T) {
 	other.Resume, other.Seed = true, 8
 	if _, err := Train(context.Background(), testClassifier(t), train, val, other); err == nil {
 		t.Error("resumed a run with another seed")
+	}
+}
+
+// TestTrainTimeLimit stops a run by its time limit: after at least one step
+// and before the last, with a validation and a checkpoint of the step it
+// stopped at.
+func TestTrainTimeLimit(t *testing.T) {
+	train, val := testExamples(40), testExamples(10)
+	out := filepath.Join(t.TempDir(), "run")
+	cfg := Config{SeqLen: 24, Batch: 4, Steps: 50, Optim: optim.DefaultConfig(3e-3, 50), Seed: 7, OutDir: out,
+		SaveEvery: 100, TimeLimit: 150 * time.Millisecond,
+		Augment: func(ids []int32, _ *rand.Rand) []int32 { time.Sleep(10 * time.Millisecond); return ids }}
+	res, err := Train(context.Background(), testClassifier(t), train, val, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.TimeLimited || res.Steps < 1 || res.Steps >= cfg.Steps || res.Val == nil {
+		t.Fatalf("time-limited run: limited %v after %d steps, validation %v", res.TimeLimited, res.Steps, res.Val)
+	}
+	if _, err := os.Stat(filepath.Join(out, fmt.Sprintf("checkpoint-%d", res.Steps))); err != nil {
+		t.Errorf("no checkpoint of the last step: %v", err)
+	}
+	if n := len(stepLosses(t, filepath.Join(out, "metrics.jsonl"))); n != res.Steps {
+		t.Errorf("%d steps logged, %d run", n, res.Steps)
 	}
 }
