@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -283,3 +284,49 @@ func ReadOptimizer(dir string) (map[string][]float32, error) {
 	}
 	return out, nil
 }
+
+// MetricsLog is a training run's metrics.jsonl, one JSON object a line,
+// written through line by line. It continues from the offset a checkpoint
+// recorded (TrainState.MetricsOffset) and cuts what followed, so that a
+// resumed run's log reads as if the run had never stopped.
+type MetricsLog struct {
+	f   *os.File
+	off int64
+}
+
+// OpenMetrics opens the log at path to continue at offset (0: a new log).
+func OpenMetrics(path string, offset int64) (*MetricsLog, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Truncate(offset); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &MetricsLog{f: f, off: offset}, nil
+}
+
+// Log appends v as one line.
+func (l *MetricsLog) Log(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	n, err := l.f.Write(append(b, '\n'))
+	l.off += int64(n)
+	if err != nil {
+		return fmt.Errorf("%s: %w", l.f.Name(), err)
+	}
+	return nil
+}
+
+// Offset is the log's length: what the next checkpoint records.
+func (l *MetricsLog) Offset() int64 { return l.off }
+
+// Close closes the log.
+func (l *MetricsLog) Close() error { return l.f.Close() }

@@ -6,7 +6,6 @@
 package classify
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -176,30 +175,20 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 			return res, fmt.Errorf("%s already holds checkpoints of a run: pass --resume to continue it, or choose another output folder", cfg.OutDir)
 		}
 	}
-	var mw *bufio.Writer
+	var mlog *checkpoint.MetricsLog
 	if res.Metrics != "" {
 		// The metrics log continues exactly where the checkpoint left it.
-		f, err := os.OpenFile(res.Metrics, os.O_RDWR|os.O_CREATE, 0o644)
-		if err != nil {
+		var err error
+		if mlog, err = checkpoint.OpenMetrics(res.Metrics, metricsOffset); err != nil {
 			return res, err
 		}
-		defer f.Close()
-		if err := f.Truncate(metricsOffset); err != nil {
-			return res, err
-		}
-		if _, err := f.Seek(metricsOffset, io.SeekStart); err != nil {
-			return res, err
-		}
-		mw = bufio.NewWriter(f)
-		defer mw.Flush()
+		defer mlog.Close()
 	}
-	logMetric := func(v any) {
-		if mw != nil {
-			b, _ := json.Marshal(v)
-			mw.Write(append(b, '\n'))
-			mw.Flush()
-			metricsOffset += int64(len(b) + 1)
+	logMetric := func(v any) error {
+		if mlog == nil {
+			return nil
 		}
+		return mlog.Log(v)
 	}
 	began := time.Now()
 	elapsed := func() float64 { return elapsedBefore + time.Since(began).Seconds() }
@@ -209,7 +198,7 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 		}
 		k, _ := json.Marshal(key)
 		if _, err := checkpoint.SaveClassifierTraining(cfg.OutDir, c, opt.State(), opt.Shapes(), nil, checkpoint.TrainState{
-			Step: step, Tokens: tokens, ElapsedSeconds: elapsed(), MetricsOffset: metricsOffset, Pipeline: k}); err != nil {
+			Step: step, Tokens: tokens, ElapsedSeconds: elapsed(), MetricsOffset: mlog.Offset(), Pipeline: k}); err != nil {
 			return fmt.Errorf("saving the checkpoint of step %d: %w", step, err)
 		}
 		return checkpoint.PruneTraining(cfg.OutDir, cfg.Keep)
@@ -234,9 +223,8 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 		}
 		m := Score(probs, labelsOf(val), len(c.Labels))
 		res.Val = &m
-		logMetric(map[string]any{"step": step, "val_loss": m.Loss, "val_accuracy": m.Accuracy, "val_mcc": m.MCC,
+		return logMetric(map[string]any{"step": step, "val_loss": m.Loss, "val_accuracy": m.Accuracy, "val_mcc": m.MCC,
 			"val_macro_f1": m.MacroF1, "elapsed_s": elapsed()})
-		return nil
 	}
 	for step := start + 1; step <= cfg.Steps; step++ {
 		select {
@@ -281,7 +269,9 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 		tokens += int64(cfg.Batch * cfg.SeqLen)
 		runTokens += int64(cfg.Batch * cfg.SeqLen)
 		res.Steps, res.TrainLoss = step, loss
-		logMetric(map[string]any{"step": step, "loss": loss, "lr": lr, "grad_norm": norm, "elapsed_s": elapsed()})
+		if err := logMetric(map[string]any{"step": step, "loss": loss, "lr": lr, "grad_norm": norm, "elapsed_s": elapsed()}); err != nil {
+			return res, err
+		}
 		if bar != nil {
 			bar.Describe(fmt.Sprintf("loss %.4f  %.0f tok/s", loss, float64(runTokens)/time.Since(began).Seconds()))
 			bar.Set(step)
@@ -308,9 +298,11 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 	if s := time.Since(began).Seconds(); s > 0 {
 		res.TokensPerSec = float64(runTokens) / s
 	}
-	if mw != nil {
-		mw.Flush()
+	if mlog != nil {
 		if err := report.LossCurve(res.Metrics, res.CurvePNG, "classifier training loss"); err != nil {
+			if cfg.Out != nil {
+				fmt.Fprintf(cfg.Out, "loss curve: %v\n", err)
+			}
 			res.CurvePNG = ""
 		}
 	}

@@ -5,7 +5,6 @@
 package train
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -174,27 +173,12 @@ func Run(ctx context.Context, m *mamba.Model, data Data, cfg Config) (Result, er
 		return res, fmt.Errorf("%s already holds checkpoints of a run: pass --resume to continue it, or choose another output folder", cfg.OutDir)
 	}
 	// The metrics log continues exactly where the checkpoint left it.
-	mf, err := os.OpenFile(res.Metrics, os.O_RDWR|os.O_CREATE, 0o644)
+	mlog, err := checkpoint.OpenMetrics(res.Metrics, metricsOffset)
 	if err != nil {
 		return res, err
 	}
-	defer mf.Close()
-	if err := mf.Truncate(metricsOffset); err != nil {
-		return res, err
-	}
-	if _, err := mf.Seek(metricsOffset, io.SeekStart); err != nil {
-		return res, err
-	}
-	mw := bufio.NewWriter(mf)
-	logMetric := func(x metric) error {
-		b, _ := json.Marshal(x)
-		mw.Write(append(b, '\n'))
-		if err := mw.Flush(); err != nil {
-			return err
-		}
-		metricsOffset += int64(len(b) + 1)
-		return nil
-	}
+	defer mlog.Close()
+	logMetric := func(x metric) error { return mlog.Log(x) }
 
 	began := time.Now()
 	var runTokens int64
@@ -205,7 +189,7 @@ func Run(ctx context.Context, m *mamba.Model, data Data, cfg Config) (Result, er
 		}
 		key, _ := json.Marshal(cfg.key())
 		dir, err := checkpoint.SaveTraining(cfg.OutDir, m, opt.State(), opt.Shapes(), cfg.Extra, checkpoint.TrainState{
-			Step: step, Tokens: tokens, ElapsedSeconds: elapsed(), MetricsOffset: metricsOffset, Pipeline: key})
+			Step: step, Tokens: tokens, ElapsedSeconds: elapsed(), MetricsOffset: mlog.Offset(), Pipeline: key})
 		if err != nil {
 			return fmt.Errorf("saving the checkpoint of step %d: %w", step, err)
 		}
