@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/mambakit/mambakit/core/checkpoint"
 	"github.com/mambakit/mambakit/core/mamba"
 	"github.com/mambakit/mambakit/datasets"
@@ -55,9 +53,7 @@ func generateAudio(dir string, meta map[string]any, promptWav, out string, secon
 		seed = uint64(time.Now().UnixNano())
 	}
 	s := &mamba.Sampler{Temperature: temperature, TopK: topK, TopP: topP, MinP: minP, Rand: rand.New(rand.NewPCG(seed, 0))}
-	bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
-		progressbar.OptionSetItsString("samples"), progressbar.OptionShowIts(), progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(250*time.Millisecond), progressbar.OptionSetWidth(24), progressbar.OptionSetDescription("generating"))
+	bar := report.Progress(stderr, n, "samples", "generating")
 	done := 0
 	gen, err := m.Generate(prompt, 1, len(prompt), mamba.GenerateOptions{MaxNew: n, EOS: -1, Sampler: s,
 		OnToken: func(int, int32) {

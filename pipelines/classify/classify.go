@@ -205,10 +205,7 @@ func Train(ctx context.Context, c *mamba.Classifier, train, val []Example, cfg C
 	}
 	var bar *progressbar.ProgressBar
 	if cfg.Out != nil {
-		bar = progressbar.NewOptions(cfg.Steps, progressbar.OptionSetWriter(cfg.Out), progressbar.OptionShowCount(),
-			progressbar.OptionSetItsString("steps"), progressbar.OptionShowIts(), progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(250*time.Millisecond), progressbar.OptionSetWidth(24),
-			progressbar.OptionSetDescription("training"))
+		bar = report.Progress(cfg.Out, cfg.Steps, "steps", "training")
 		bar.Set(start)
 	}
 	var runTokens int64

@@ -223,10 +223,7 @@ func Run(ctx context.Context, m *mamba.Model, data Data, cfg Config) (Result, er
 
 	var bar *progressbar.ProgressBar
 	if cfg.Out != nil {
-		bar = progressbar.NewOptions(cfg.Steps, progressbar.OptionSetWriter(cfg.Out), progressbar.OptionShowCount(),
-			progressbar.OptionSetItsString("steps"), progressbar.OptionShowIts(), progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(250*time.Millisecond), progressbar.OptionSetWidth(24),
-			progressbar.OptionSetDescription("training"))
+		bar = report.Progress(cfg.Out, cfg.Steps, "steps", "training")
 		bar.Set(start)
 	}
 	for step := start + 1; step <= cfg.Steps; step++ {
