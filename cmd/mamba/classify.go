@@ -268,17 +268,19 @@ func scoreAndReport(c *mamba.Classifier, cd *classData, L, batch int, out string
 		sets[k] = v
 	}
 	names := sortedKeys(sets)
-	work := 0 // examples to run through the model: 1 pass each, 6 with conjoining
+	work := 0 // forward passes per example: 1, or 4 with conjoining (x, its transform, and theirs)
 	for _, ex := range sets {
 		work += len(ex)
 	}
+	perEx := 1
 	if cd.conjoin != nil {
-		work *= 6
+		perEx = 2 // a PredictBoth pass runs the crops and their transforms
+		work *= 4
 	}
 	bar := progressBar(stderr, work, "sequences", "scoring")
 	for _, set := range names {
 		ex := sets[set]
-		probs, err := classify.Predict(c, ex, L, cd.pad, batch, nil, bar)
+		probs, conj, err := classify.PredictBoth(c, ex, L, cd.pad, batch, cd.conjoin, func(k int) { bar(perEx * k) })
 		if err != nil {
 			return nil, err
 		}
@@ -293,19 +295,11 @@ func scoreAndReport(c *mamba.Classifier, cd *classData, L, batch int, out string
 			for i, e := range ex {
 				tx[i] = classify.Example{ID: e.ID, IDs: cd.conjoin(e.IDs), Label: e.Label}
 			}
-			probsT, err := classify.Predict(c, tx, L, cd.pad, batch, nil, bar)
+			probsT, conjT, err := classify.PredictBoth(c, tx, L, cd.pad, batch, cd.conjoin, func(k int) { bar(2 * k) })
 			if err != nil {
 				return nil, err
 			}
 			entry["agreement"] = agreement(probs, probsT)
-			conj, err := classify.Predict(c, ex, L, cd.pad, batch, cd.conjoin, func(k int) { bar(2 * k) })
-			if err != nil {
-				return nil, err
-			}
-			conjT, err := classify.Predict(c, tx, L, cd.pad, batch, cd.conjoin, func(k int) { bar(2 * k) })
-			if err != nil {
-				return nil, err
-			}
 			mc := classify.Score(conj, labels(ex), len(cd.classes))
 			row(set, "mamba, conjoined", mc)
 			entry["mamba_conjoined"] = mc

@@ -343,8 +343,22 @@ func labelsOf(ex []Example) []int32 {
 // makes the prediction for a sequence and its reverse complement identical.
 // progress, when set, is told the number of examples of each finished batch.
 func Predict(c *mamba.Classifier, ex []Example, L int, pad int32, batch int, conjoin func([]int32) []int32, progress func(done int)) ([][]float64, error) {
+	plain, conjoined, err := PredictBoth(c, ex, L, pad, batch, conjoin, progress)
+	if conjoin == nil {
+		return plain, err
+	}
+	return conjoined, err
+}
+
+// PredictBoth returns Predict's probabilities without and (when conjoin is
+// set; else nil) with conjoining, from one pass over the crops and one over
+// their transforms.
+func PredictBoth(c *mamba.Classifier, ex []Example, L int, pad int32, batch int, conjoin func([]int32) []int32, progress func(done int)) (plain, conjoined [][]float64, err error) {
 	C := len(c.Labels)
-	out := make([][]float64, len(ex))
+	plain = make([][]float64, len(ex))
+	if conjoin != nil {
+		conjoined = make([][]float64, len(ex))
+	}
 	run := func(ids []int32, lens []int, n int) ([]float32, error) {
 		cp, err := c.Forward(ids, lens, n, L, false)
 		if err != nil {
@@ -357,7 +371,7 @@ func Predict(c *mamba.Classifier, ex []Example, L int, pad int32, batch int, con
 		ids, lens, _ := batchOf(part, L, pad, nil, nil)
 		logits, err := run(ids, lens, len(part))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var logits2 []float32
 		if conjoin != nil {
@@ -369,24 +383,26 @@ func Predict(c *mamba.Classifier, ex []Example, L int, pad int32, batch int, con
 				}
 			}
 			if logits2, err = run(ids2, lens, len(part)); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		for b := range part {
 			p := softmax(logits[b*C : (b+1)*C])
+			plain[i+b] = p
 			if conjoin != nil {
 				q := softmax(logits2[b*C : (b+1)*C])
+				m := make([]float64, C)
 				for k := range p {
-					p[k] = (p[k] + q[k]) / 2
+					m[k] = (p[k] + q[k]) / 2
 				}
+				conjoined[i+b] = m
 			}
-			out[i+b] = p
 		}
 		if progress != nil {
 			progress(len(part))
 		}
 	}
-	return out, nil
+	return plain, conjoined, nil
 }
 
 func softmax(l []float32) []float64 {

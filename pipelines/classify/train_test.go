@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -187,5 +188,42 @@ func TestTrainTimeLimit(t *testing.T) {
 	}
 	if n := len(stepLosses(t, filepath.Join(out, "metrics.jsonl"))); n != res.Steps {
 		t.Errorf("%d steps logged, %d run", n, res.Steps)
+	}
+}
+
+// TestPredictBoth checks PredictBoth against separate plain predictions of
+// the central crops and of their transforms: plain is the first, conjoined
+// the mean of both.
+func TestPredictBoth(t *testing.T) {
+	c := testClassifier(t)
+	ex := testExamples(11) // lengths 20 … 39, around L = 30
+	const L = 30
+	rev := func(ids []int32) []int32 {
+		out := make([]int32, len(ids))
+		for i, v := range ids {
+			out[len(ids)-1-i] = 7 - v
+		}
+		return out
+	}
+	plain, conj, err := PredictBoth(c, ex, L, 0, 4, rev, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := make([]Example, len(ex))
+	for i, e := range ex {
+		cr, n := crop(e.IDs, L, 0, nil)
+		tx[i] = Example{IDs: rev(cr[:n])}
+	}
+	p, err1 := Predict(c, ex, L, 0, 4, nil, nil)
+	q, err2 := Predict(c, tx, L, 0, 4, nil, nil)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	for i := range ex {
+		for k := range p[i] {
+			if want := (p[i][k] + q[i][k]) / 2; plain[i][k] != p[i][k] || math.Abs(conj[i][k]-want) > 1e-12 {
+				t.Fatalf("example %d class %d: PredictBoth %v / %v, want %v / %v", i, k, plain[i][k], conj[i][k], p[i][k], want)
+			}
+		}
 	}
 }
