@@ -92,15 +92,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	var loss, bits float64
 	var scored string
 	if *maxSeqs > 0 {
+		// Evaluate refuses data shorter than one sequence.
 		d := &datasets.StreamData{Val: stream}
-		_, _, n := d.Eval(*seqLen, *maxSeqs)
-		if n == 0 {
-			return fmt.Errorf("the data has %d tokens, fewer than one sequence of %d+1", len(stream), *seqLen)
-		}
 		if loss, bits, err = train.Evaluate(m, d, *seqLen, *maxSeqs, *batch, units); err != nil {
 			return err
 		}
-		scored = fmt.Sprintf("%d sequences of %d evaluated", n, *seqLen)
+		scored = fmt.Sprintf("%d sequences of %d evaluated", min((len(stream)-1)/(*seqLen), *maxSeqs), *seqLen)
 	} else {
 		var n int
 		bar := progressBar(stderr, len(stream)-1, "tokens", "evaluating")
