@@ -37,4 +37,5 @@ require (
 	github.com/rivo/uniseg v0.4.7 // indirect
 	golang.org/x/image v0.30.0 // indirect
 	golang.org/x/term v0.44.0 // indirect
+	golang.org/x/tools v0.36.0 // indirect
 )

@@ -152,3 +152,65 @@ func HoldOutEvery(ex []LabelledSeq, n int) (train, test []LabelledSeq) {
 	}
 	return train, test
 }
+
+// HoldOutGroups splits examples deterministically by group, per class: each
+// class's groups are numbered in order of first appearance and every n-th
+// group (the n-th, 2n-th, …) goes to test with all its examples, so that no
+// group has examples on both sides. group gives an example's group; an empty
+// group puts the example in a group of its own.
+func HoldOutGroups(ex []LabelledSeq, group func(LabelledSeq) string, n int) (train, test []LabelledSeq) {
+	if n < 1 {
+		panic(fmt.Sprintf("datasets.HoldOutGroups: n = %d, want ≥ 1", n))
+	}
+	type key struct{ class, group string }
+	number := map[key]int{}
+	seen := map[string]int{}
+	for i, e := range ex {
+		g := group(e)
+		if g == "" {
+			g = fmt.Sprintf("\x00%d", i)
+		}
+		k := key{e.Label, g}
+		if _, ok := number[k]; !ok {
+			seen[e.Label]++
+			number[k] = seen[e.Label]
+		}
+		if number[k]%n == 0 {
+			test = append(test, e)
+		} else {
+			train = append(train, e)
+		}
+	}
+	return train, test
+}
+
+// Tiles cuts each sequence into fragments of L bases starting every stride
+// bases (0, stride, 2·stride, … while the fragment fits) plus, when those
+// miss the sequence's end, one fragment ending at it, so that every base is
+// in some fragment. Fragments keep their sequence's label and are named
+// id:start-end (1-based, inclusive, as samtools regions). A sequence of at
+// most L bases is kept whole.
+func Tiles(ex []LabelledSeq, L, stride int) []LabelledSeq {
+	if L < 1 || stride < 1 {
+		panic(fmt.Sprintf("datasets.Tiles: L = %d, stride = %d, want ≥ 1", L, stride))
+	}
+	var out []LabelledSeq
+	for _, e := range ex {
+		if len(e.Seq) <= L {
+			out = append(out, e)
+			continue
+		}
+		tile := func(s int) {
+			out = append(out, LabelledSeq{ID: fmt.Sprintf("%s:%d-%d", e.ID, s+1, s+L), Seq: e.Seq[s : s+L],
+				Label: e.Label, Source: e.Source})
+		}
+		s := 0
+		for ; s+L <= len(e.Seq); s += stride {
+			tile(s)
+		}
+		if last := s - stride; last+L < len(e.Seq) {
+			tile(len(e.Seq) - L)
+		}
+	}
+	return out
+}

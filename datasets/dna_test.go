@@ -708,3 +708,43 @@ func TestTopClassesAndHoldOut(t *testing.T) {
 		t.Fatalf("held out %v", te)
 	}
 }
+
+func TestHoldOutGroups(t *testing.T) {
+	// class a has groups g1 g2 g1 g3 g2 (g2 is its 2nd group); class b has
+	// g1 "" g1 (the ungrouped example is b's 2nd group).
+	var ex []LabelledSeq
+	for i, lg := range strings.Split("a:g1 a:g2 b:g1 a:g1 b: a:g3 a:g2 b:g1", " ") {
+		l, g, _ := strings.Cut(lg, ":")
+		ex = append(ex, LabelledSeq{ID: fmt.Sprint(i), Label: l, Source: g})
+	}
+	tr, te := HoldOutGroups(ex, func(e LabelledSeq) string { return e.Source }, 2)
+	var ids []string
+	for _, e := range te {
+		ids = append(ids, e.ID)
+	}
+	if strings.Join(ids, ",") != "1,4,6" || len(tr) != 5 {
+		t.Fatalf("held out %v, %d train", ids, len(tr))
+	}
+}
+
+func TestTiles(t *testing.T) {
+	ex := []LabelledSeq{{ID: "s", Seq: []byte("ACGTACGTAC"), Label: "x"}, {ID: "short", Seq: []byte("ACG"), Label: "y"}}
+	got := Tiles(ex, 4, 3)
+	var names []string
+	for _, e := range got {
+		names = append(names, e.ID+"="+string(e.Seq)+"/"+e.Label)
+	}
+	// starts 0, 3 (6 would end at 10 = len, so 6 is a regular tile) and the short sequence whole.
+	want := "s:1-4=ACGT/x s:4-7=TACG/x s:7-10=GTAC/x short=ACG/y"
+	if strings.Join(names, " ") != want {
+		t.Fatalf("tiles %q, want %q", strings.Join(names, " "), want)
+	}
+	got = Tiles(ex[:1], 4, 4) // starts 0, 4; 8 does not fit, so one tile ends at the end
+	names = names[:0]
+	for _, e := range got {
+		names = append(names, e.ID)
+	}
+	if strings.Join(names, " ") != "s:1-4 s:5-8 s:7-10" {
+		t.Fatalf("tiles %v", names)
+	}
+}

@@ -39,6 +39,7 @@ Run 'mamba classify train --help' for each one's flags.`
 type classOptions struct {
 	modality, task, data, test, label string
 	fragLen, perClass, testPerClass   int
+	split                             string // phylum task: genus or sequence
 	rcAugment                         bool
 	seed                              uint64
 	holdoutVoices                     string
@@ -57,8 +58,8 @@ type classData struct {
 	pad         int32
 	about       string
 	augment     func([]int32, *rand.Rand) []int32
-	conjoin     func([]int32) []int32 // a transform whose prediction should equal the input's (DNA: reverse complement)
-	baseline    func() map[string]classify.Metrics
+	conjoin     func([]int32) []int32                           // a transform whose prediction should equal the input's (DNA: reverse complement)
+	baseline    func(log io.Writer) map[string]classify.Metrics // log: progress messages
 	readPredict func(path string) ([]classify.Example, error)
 }
 
@@ -78,7 +79,8 @@ func classDataFlags(fs interface {
 	data := fs.String("data", "", "dataset: a Genomic Benchmarks folder, a CSV/TSV table, a labelled FASTA (with --label), or an audio folder <class>/*.wav")
 	test := fs.String("test", "", "a separate test set in the same form (default: every 5th example of each class held out)")
 	label := fs.String("label", "", "labelled FASTA: field:K or re:<regexp> locating the label in each header")
-	fragLen := fs.Int("frag-len", 1000, "species task: fragment length")
+	fragLen := fs.Int("frag-len", 0, "species task: fragment length (0: 1000); phylum task: cut the test sequences into reads of this length, and train the baselines on such reads (0: whole sequences)")
+	split := fs.String("split", "genus", "phylum task: genus (every 5th genus of each phylum held out whole) or sequence (every 5th sequence)")
 	perClass := fs.Int("per-class", 2000, "species task: training fragments per species")
 	testPerClass := fs.Int("test-per-class", 500, "species task: test fragments per species")
 	voices := fs.String("holdout-voices", "", "audio: comma-separated substrings of file names whose synthetic voices are held out for testing")
@@ -87,6 +89,7 @@ func classDataFlags(fs interface {
 	return func() {
 		o.modality, o.task, o.data, o.test, o.label = *modality, *task, *data, *test, *label
 		o.fragLen, o.perClass, o.testPerClass, o.holdoutVoices = *fragLen, *perClass, *testPerClass, *voices
+		o.split = *split
 		o.rate, o.seconds = *rate, *seconds
 	}
 }
@@ -311,7 +314,7 @@ func scoreAndReport(c *mamba.Classifier, cd *classData, L, batch int, out string
 		}
 		entry["confusion_png"] = png
 		if set == "test" && baseline {
-			for name, bm := range cd.baseline() {
+			for name, bm := range cd.baseline(stderr) {
 				row(set, name, bm)
 				entry[name] = bm
 			}

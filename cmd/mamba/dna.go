@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"math"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -138,6 +141,12 @@ func dnaExamples(seqs []datasets.LabelledSeq, classes []string) ([]classify.Exam
 // genomes (species, phylum) or a dataset in one of the generic layouts.
 func dnaClassData(o classOptions) (*classData, error) {
 	var train, test []datasets.LabelledSeq
+	var baseTrain []datasets.LabelledSeq // what the baselines train on, when not train
+	// holdOut splits the training set as the test set was split off, for the
+	// baselines' validation.
+	holdOut := func(s []datasets.LabelledSeq) ([]datasets.LabelledSeq, []datasets.LabelledSeq) {
+		return datasets.HoldOutEvery(s, 5)
+	}
 	var classes []string
 	var about string
 	switch o.task {
@@ -152,9 +161,21 @@ func dnaClassData(o classOptions) (*classData, error) {
 		}
 		var held map[string]string
 		var err error
+		if o.fragLen == 0 {
+			o.fragLen = 1000
+		}
 		train, test, classes, held, err = datasets.SpeciesTask(root, o.fragLen, o.perClass, o.testPerClass, o.seed)
 		if err != nil {
 			return nil, err
+		}
+		// The baselines validate on one training strain per species (the
+		// fragment IDs start with the strain's file name), as the test
+		// set holds out a strain.
+		holdOut = func(s []datasets.LabelledSeq) ([]datasets.LabelledSeq, []datasets.LabelledSeq) {
+			return datasets.HoldOutGroups(s, func(e datasets.LabelledSeq) string {
+				file, _, _ := strings.Cut(e.ID, ":")
+				return file
+			}, 3)
 		}
 		var hs []string
 		for _, c := range classes {
@@ -176,8 +197,26 @@ func dnaClassData(o classOptions) (*classData, error) {
 			return nil, err
 		}
 		all, classes = datasets.TopClasses(all, 5)
-		train, test = datasets.HoldOutEvery(all, 5)
-		about = fmt.Sprintf("phylum task: 16S sequences of the 5 largest phyla, every 5th of each phylum held out (%d train, %d test)", len(train), len(test))
+		switch o.split {
+		case "genus":
+			train, test = datasets.HoldOutGroups(all, genusOf, 5)
+			holdOut = func(s []datasets.LabelledSeq) ([]datasets.LabelledSeq, []datasets.LabelledSeq) {
+				return datasets.HoldOutGroups(s, genusOf, 5)
+			}
+			about = "phylum task: 16S sequences of the 5 largest phyla, every 5th genus of each phylum held out whole"
+		case "sequence":
+			train, test = datasets.HoldOutEvery(all, 5)
+			about = "phylum task: 16S sequences of the 5 largest phyla, every 5th sequence of each phylum held out"
+		default:
+			return nil, usagef("classify: --split %q: genus or sequence", o.split)
+		}
+		about += fmt.Sprintf(" (%d train, %d test sequences)", len(train), len(test))
+		if o.fragLen > 0 {
+			test = datasets.Tiles(test, o.fragLen, o.fragLen)
+			baseTrain = datasets.Tiles(train, o.fragLen, o.fragLen/2+1)
+			about += fmt.Sprintf("; test: the held-out sequences cut into %d reads of %d bases (every base in one, the last read of each sequence ending at its end); baselines trained on %d reads of the training sequences (stride %d)",
+				len(test), o.fragLen, len(baseTrain), o.fragLen/2+1)
+		}
 	case "":
 		if o.data == "" {
 			return nil, usagef("classify: give --task species|phylum or --data")
@@ -248,40 +287,96 @@ func dnaClassData(o classOptions) (*classData, error) {
 			return dna.ReverseComplement(ids)
 		}
 	}
-	cd.baseline = func() map[string]classify.Metrics {
-		seqs := func(s []datasets.LabelledSeq) ([][]byte, []int) {
-			idx := map[string]int{}
-			for i, c := range classes {
-				idx[c] = i
-			}
-			var x [][]byte
-			var y []int
-			for _, e := range s {
-				x = append(x, e.Seq)
-				y = append(y, idx[e.Label])
-			}
-			return x, y
-		}
-		xtr, ytr := seqs(train)
-		xte, yte := seqs(test)
-		labels := make([]int32, len(yte))
-		for i, v := range yte {
-			labels[i] = int32(v)
-		}
-		nb := dna.FitNaiveBayes(xtr, ytr, len(classes), 6, 1, true)
-		lr := dna.FitLogistic(xtr, ytr, len(classes), 6, 1e-3, true)
-		out := map[string]classify.Metrics{}
-		for name, pred := range map[string]func([]byte) []float64{"6-mer naive Bayes": nb.Predict, "6-mer logistic regression": lr.Predict} {
-			probs := make([][]float64, len(xte))
-			for i, s := range xte {
-				probs[i] = pred(s)
-			}
-			out[name] = classify.Score(probs, labels, len(classes))
-		}
-		return out
+	cd.baseline = func(log io.Writer) map[string]classify.Metrics {
+		return dnaBaselines(train, baseTrain, test, classes, o.fragLen, holdOut, log)
 	}
 	cd.readPredict = dnaReadPredict
 	return cd, nil
+}
+
+// genusRe finds the genus in a 16S header of dada2's training files
+// ("…;tax=d:Bacteria,p:Firmicutes,…,g:Alicyclobacillus;").
+var genusRe = regexp.MustCompile(`(?:^|[,;])g:([^,;]+)`)
+
+// genusOf is the genus named in a sequence's ID, or "" when it names none.
+func genusOf(s datasets.LabelledSeq) string {
+	if m := genusRe.FindStringSubmatch(s.ID); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// logisticL2s are the penalties the logistic-regression baseline chooses from.
+var logisticL2s = []float64{1e-3, 1e-2, 1e-1}
+
+// dnaBaselines fits the 6-mer naive Bayes and logistic-regression baselines
+// and scores them on test. They train on baseTrain when it is given (reads
+// cut from the training sequences) and on train otherwise. The logistic
+// regression's L2 penalty is chosen among logisticL2s by the cross-entropy
+// on a validation fifth of the training sequences, held out as the test set
+// was (holdOut) and before cutting reads of fragLen bases so that no
+// sequence is on both sides; then the model is refitted on all of them.
+func dnaBaselines(train, baseTrain, test []datasets.LabelledSeq, classes []string, fragLen int,
+	holdOut func([]datasets.LabelledSeq) (fit, val []datasets.LabelledSeq), stderr io.Writer) map[string]classify.Metrics {
+	idx := map[string]int{}
+	for i, c := range classes {
+		idx[c] = i
+	}
+	seqs := func(s []datasets.LabelledSeq) ([][]byte, []int) {
+		var x [][]byte
+		var y []int
+		for _, e := range s {
+			x = append(x, e.Seq)
+			y = append(y, idx[e.Label])
+		}
+		return x, y
+	}
+	reads := func(s []datasets.LabelledSeq) []datasets.LabelledSeq {
+		if baseTrain == nil {
+			return s
+		}
+		return datasets.Tiles(s, fragLen, fragLen/2+1)
+	}
+	fitOn := train
+	if baseTrain != nil {
+		fitOn = baseTrain
+	}
+	xtr, ytr := seqs(fitOn)
+	xte, yte := seqs(test)
+	labels := make([]int32, len(yte))
+	for i, v := range yte {
+		labels[i] = int32(v)
+	}
+	score := func(pred func([]byte) []float64, x [][]byte, y []int32) classify.Metrics {
+		probs := make([][]float64, len(x))
+		for i, s := range x {
+			probs[i] = pred(s)
+		}
+		return classify.Score(probs, y, len(classes))
+	}
+
+	fitTr, val := holdOut(train)
+	xf, yf := seqs(reads(fitTr))
+	xv, yv := seqs(reads(val))
+	yv32 := make([]int32, len(yv))
+	for i, v := range yv {
+		yv32[i] = int32(v)
+	}
+	bestL2, bestLoss := 0.0, math.Inf(1)
+	for _, l2 := range logisticL2s {
+		m := score(dna.FitLogistic(xf, yf, len(classes), 6, l2, true).Predict, xv, yv32)
+		fmt.Fprintf(stderr, "6-mer logistic regression, L2 %g: validation cross-entropy %.4f, accuracy %.4f\n", l2, m.Loss, m.Accuracy)
+		if m.Loss < bestLoss {
+			bestL2, bestLoss = l2, m.Loss
+		}
+	}
+	fmt.Fprintf(stderr, "6-mer logistic regression: L2 %g chosen; refitting on all %d training examples\n", bestL2, len(xtr))
+	nb := dna.FitNaiveBayes(xtr, ytr, len(classes), 6, 1, true)
+	lr := dna.FitLogistic(xtr, ytr, len(classes), 6, bestL2, true)
+	return map[string]classify.Metrics{
+		"6-mer naive Bayes":         score(nb.Predict, xte, labels),
+		"6-mer logistic regression": score(lr.Predict, xte, labels),
+	}
 }
 
 // dnaReadPredict reads the sequences of a FASTA file for prediction.

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"sync"
+
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/optimize"
 )
 
 // MaxK is the largest k that the k-mer functions accept: 4^12 = 16,777,216
@@ -438,114 +441,35 @@ func softmaxObjective(theta, grad []float64, X [][]float64, labels []int, C, F i
 }
 
 // lbfgs minimises f (which returns the value and writes the gradient) from
-// x0 by limited-memory BFGS with m corrections and an Armijo backtracking
-// line search, for at most maxIter iterations. It stops when the largest
-// gradient component falls below 1e-6, when an iteration improves f by less
-// than 1e-12 relative, or when the line search finds no decrease. It returns
-// the minimiser, the iterations taken and the final value.
+// x0 with gonum's L-BFGS (m corrections, its default line search), for at
+// most maxIter iterations or until the largest gradient component falls
+// below 1e-6. It returns the minimiser, the iterations taken and the final
+// value. gonum asks for the value and the gradient separately, so the last
+// evaluation is cached: each point costs one call of f.
 func lbfgs(f func(x, g []float64) float64, x0 []float64, m, maxIter int) ([]float64, int, float64) {
-	nParam := len(x0)
-	x := append([]float64(nil), x0...)
-	g := make([]float64, nParam)
-	fx := f(x, g)
-	var sHist, yHist [][]float64
-	var rhoHist []float64
-	d := make([]float64, nParam)
-	xNew := make([]float64, nParam)
-	gNew := make([]float64, nParam)
-	alpha := make([]float64, m)
-	iter := 0
-	for ; iter < maxIter; iter++ {
-		if normInf(g) < 1e-6 {
-			break
+	var lastX, lastG []float64
+	var lastF float64
+	eval := func(x []float64) {
+		if lastX != nil && floats.Equal(x, lastX) {
+			return
 		}
-		// Two-loop recursion: d = −H·g.
-		copy(d, g)
-		for i := len(sHist) - 1; i >= 0; i-- {
-			alpha[i] = rhoHist[i] * dot(sHist[i], d)
-			axpy(-alpha[i], yHist[i], d)
+		lastX = append(lastX[:0], x...)
+		if lastG == nil {
+			lastG = make([]float64, len(x))
 		}
-		// Initial Hessian scaling: sᵀy/yᵀy, or a first step no longer than 1
-		// in any coordinate.
-		gamma := 1 / max(normInf(g), 1)
-		if h := len(sHist); h > 0 {
-			gamma = dot(sHist[h-1], yHist[h-1]) / dot(yHist[h-1], yHist[h-1])
-		}
-		for i := range d {
-			d[i] *= gamma
-		}
-		for i := range sHist {
-			beta := rhoHist[i] * dot(yHist[i], d)
-			axpy(alpha[i]-beta, sHist[i], d)
-		}
-		for i := range d {
-			d[i] = -d[i]
-		}
-		slope := dot(g, d)
-		if !(slope < 0) { // not a descent direction: restart from steepest descent
-			sHist, yHist, rhoHist = nil, nil, nil
-			for i := range d {
-				d[i] = -g[i] / max(normInf(g), 1)
-			}
-			slope = dot(g, d)
-		}
-		step, fNew, ok := 1.0, 0.0, false
-		for range 40 {
-			for i := range x {
-				xNew[i] = x[i] + step*d[i]
-			}
-			fNew = f(xNew, gNew)
-			if fNew <= fx+1e-4*step*slope {
-				ok = true
-				break
-			}
-			step /= 2
-		}
-		if !ok {
-			break
-		}
-		s := make([]float64, nParam)
-		y := make([]float64, nParam)
-		for i := range x {
-			s[i] = xNew[i] - x[i]
-			y[i] = gNew[i] - g[i]
-		}
-		if sy := dot(s, y); sy > 1e-12*dot(y, y) && sy > 0 {
-			if len(sHist) == m {
-				sHist, yHist, rhoHist = sHist[1:], yHist[1:], rhoHist[1:]
-			}
-			sHist, yHist, rhoHist = append(sHist, s), append(yHist, y), append(rhoHist, 1/sy)
-		}
-		improved := fx - fNew
-		copy(x, xNew)
-		copy(g, gNew)
-		fx = fNew
-		if improved <= 1e-12*max(math.Abs(fx), 1) {
-			iter++
-			break
-		}
+		lastF = f(lastX, lastG)
 	}
-	return x, iter, fx
-}
-
-func dot(a, b []float64) float64 {
-	var s float64
-	for i, v := range a {
-		s += v * b[i]
+	p := optimize.Problem{
+		Func: func(x []float64) float64 { eval(x); return lastF },
+		Grad: func(g, x []float64) { eval(x); copy(g, lastG) },
 	}
-	return s
-}
-
-func axpy(a float64, x, y []float64) {
-	for i, v := range x {
-		y[i] += a * v
+	settings := &optimize.Settings{GradientThreshold: 1e-6, MajorIterations: maxIter,
+		Converger: &optimize.FunctionConverge{Absolute: 1e-12, Relative: 1e-12, Iterations: 20}}
+	res, err := optimize.Minimize(p, x0, settings, &optimize.LBFGS{Store: m})
+	if err != nil && res == nil {
+		panic(fmt.Sprintf("dna: L-BFGS: %v", err)) // only for invalid settings
 	}
-}
-
-func normInf(a []float64) float64 {
-	var m float64
-	for _, v := range a {
-		m = max(m, math.Abs(v))
-	}
-	return m
+	// A line search that cannot improve further (err ≠ nil) still leaves the
+	// best point found in res, which is what a caller wants.
+	return res.X, res.Stats.MajorIterations, res.F
 }
