@@ -148,6 +148,10 @@ type ConvGrads struct {
 
 // ScanArgs are the tensors of a selective scan, with the semantics of
 // mamba_ssm's selective_scan_fn. Optional tensors are the zero Tensor.
+// The sequence tensors U, Delta, B, C, Z and Out are all float32 or all
+// bfloat16 (as selective_scan_fn's with bf16 inputs; the state and every sum
+// stay float32, and Out is rounded once); A, D, DeltaBias, H0 and HLast are
+// always float32.
 type ScanArgs struct {
 	U             Tensor // (B, D, L) input u
 	Delta         Tensor // (B, D, L) time step before bias and softplus
@@ -166,7 +170,9 @@ type ScanArgs struct {
 // ScanGrads are the gradients of a selective scan. Only DOut is an input;
 // the rest are outputs, each optional except those whose input is present
 // and which the caller wants. DA, DD and DDeltaBias are added to; the others
-// are overwritten.
+// are overwritten. DOut, DU, DDelta and DZ have the element type of the
+// scan's sequence tensors; the rest, DB and DC included (they are sums over
+// channels), are float32.
 type ScanGrads struct {
 	DOut       Tensor // (B, D, L)
 	DHLast     Tensor // (B, D, N) gradient flowing into the final state, optional

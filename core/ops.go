@@ -226,24 +226,45 @@ func (s ScanArgs) Dims() (b, d, l, n int) {
 		fail(op, "U %v must be (B, D, L) and A %v (D, N)", s.U.Shape, s.A.Shape)
 	}
 	b, d, l, n = s.U.Shape[0], s.U.Shape[1], s.U.Shape[2], s.A.Shape[1]
-	need(op, "U", s.U, b, d, l)
-	need(op, "Delta", s.Delta, b, d, l)
+	bf := s.U.IsBF16()
+	needSeq(op, "U", s.U, bf, b, d, l)
+	needSeq(op, "Delta", s.Delta, bf, b, d, l)
 	need(op, "A", s.A, d, n)
-	need(op, "B", s.B, b, n, l)
-	need(op, "C", s.C, b, n, l)
+	needSeq(op, "B", s.B, bf, b, n, l)
+	needSeq(op, "C", s.C, bf, b, n, l)
 	optional(op, "D", s.D, d)
-	optional(op, "Z", s.Z, b, d, l)
+	optionalSeq(op, "Z", s.Z, bf, b, d, l)
 	optional(op, "DeltaBias", s.DeltaBias, d)
 	optional(op, "H0", s.H0, b, d, n)
-	optional(op, "Out", s.Out, b, d, l)
+	optionalSeq(op, "Out", s.Out, bf, b, d, l)
 	optional(op, "HLast", s.HLast, b, d, n)
 	return
+}
+
+// IsBF16 reports whether the scan's sequence tensors are bfloat16.
+func (s ScanArgs) IsBF16() bool { return s.U.IsBF16() }
+
+// needSeq is need for a scan's sequence tensors: float32, or bfloat16 when
+// bf (U is).
+func needSeq(op, name string, t Tensor, bf bool, shape ...int) {
+	needAny(op, name, t, shape...)
+	if t.IsBF16() != bf {
+		kind := map[bool]string{false: "float32", true: "bfloat16"}
+		fail(op, "%s is %s but U is %s; the sequence tensors U, Delta, B, C, Z, Out (and DOut, DU, DDelta, DZ) share one type",
+			name, kind[t.IsBF16()], kind[bf])
+	}
+}
+
+func optionalSeq(op, name string, t Tensor, bf bool, shape ...int) {
+	if !t.IsNil() {
+		needSeq(op, name, t, bf, shape...)
+	}
 }
 
 // SelectiveScan validates shapes and runs the scan.
 func (o Ops) SelectiveScan(s ScanArgs) {
 	b, d, l, _ := s.Dims()
-	need("SelectiveScan", "Out", s.Out, b, d, l)
+	needSeq("SelectiveScan", "Out", s.Out, s.IsBF16(), b, d, l)
 	o.Backend.SelectiveScan(s)
 }
 
@@ -251,10 +272,11 @@ func (o Ops) SelectiveScan(s ScanArgs) {
 func (o Ops) SelectiveScanBackward(s ScanArgs, g ScanGrads) {
 	const op = "SelectiveScanBackward"
 	b, d, l, n := s.Dims()
-	need(op, "DOut", g.DOut, b, d, l)
+	bf := s.IsBF16()
+	needSeq(op, "DOut", g.DOut, bf, b, d, l)
 	optional(op, "DHLast", g.DHLast, b, d, n)
-	optional(op, "DU", g.DU, b, d, l)
-	optional(op, "DDelta", g.DDelta, b, d, l)
+	optionalSeq(op, "DU", g.DU, bf, b, d, l)
+	optionalSeq(op, "DDelta", g.DDelta, bf, b, d, l)
 	optional(op, "DA", g.DA, d, n)
 	optional(op, "DB", g.DB, b, n, l)
 	optional(op, "DC", g.DC, b, n, l)
@@ -268,7 +290,7 @@ func (o Ops) SelectiveScanBackward(s ScanArgs, g ScanGrads) {
 		}
 	}
 	optional(op, "DD", g.DD, d)
-	optional(op, "DZ", g.DZ, b, d, l)
+	optionalSeq(op, "DZ", g.DZ, bf, b, d, l)
 	optional(op, "DDeltaBias", g.DDeltaBias, d)
 	optional(op, "DH0", g.DH0, b, d, n)
 	o.Backend.SelectiveScanBackward(s, g)

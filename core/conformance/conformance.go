@@ -45,6 +45,7 @@ func Run(t *testing.T, be core.Backend, tol Tolerances) {
 	t.Run("Conv1d", s.conv)
 	t.Run("ConvStep", s.convStep)
 	t.Run("SelectiveScan", s.scan)
+	t.Run("SelectiveScanBF16", s.scanBF16)
 	t.Run("ScanStep", s.scanStep)
 	t.Run("RMSNorm", s.rmsnorm)
 	t.Run("Elementwise", s.elementwise)
@@ -167,8 +168,9 @@ func (s *suite) gemm(t *testing.T) {
 	}
 }
 
-// bf16 rounds v to bfloat16 values, as an upload into a bfloat16 tensor does.
-func bf16(v []float64) []float64 {
+// RoundBF16 rounds v to bfloat16 values, as an upload into a bfloat16 tensor
+// does.
+func RoundBF16(v []float64) []float64 {
 	out := make([]float64, len(v))
 	for i, x := range v {
 		out[i] = float64(tensorfile.BF16ToFloat32(tensorfile.Float32ToBF16(float32(x))))
@@ -199,11 +201,11 @@ func (s *suite) gemmBF16(t *testing.T) {
 		a, b := s.rnd(c.m*c.k, 1), s.rnd(c.k*c.n, 1)
 		A, B := s.put(a, len(a)), s.put(b, len(b))
 		if c.bfA {
-			a = bf16(a)
+			a = RoundBF16(a)
 			A = s.putBF16(a, len(a))
 		}
 		if c.bfB {
-			b = bf16(b)
+			b = RoundBF16(b)
 			B = s.putBF16(b, len(b))
 		}
 		c0 := s.rnd(c.m*c.n, 1)
@@ -219,7 +221,7 @@ func (s *suite) gemmBF16(t *testing.T) {
 		}
 	}
 	V, dim := 9, 13
-	table := bf16(s.rnd(V*dim, 1))
+	table := RoundBF16(s.rnd(V*dim, 1))
 	ids := []int32{8, 0, 3, 3}
 	want := make([]float64, len(ids)*dim)
 	ref.Embedding(want, table, ids, dim)
@@ -400,6 +402,102 @@ func (s *suite) scan(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BF16RTol and BF16ATol are mamba_ssm's tolerances for its bf16 selective
+// scan (tests/ops/test_selective_scan.py): |got − ref| ≤ atol + rtol·|ref|
+// elementwise, the reference computed from the same bfloat16 inputs.
+const BF16RTol, BF16ATol = 3e-2, 5e-2
+
+// CloseBF16 is mamba_ssm's allclose at its bf16 tolerances: it returns the
+// largest |got − want| / (atol + rtol·|want|) (1 is the limit; NaN counts as
+// infinite) and the element where it is.
+func CloseBF16(got, want []float64) (worst float64, at int) {
+	for i := range want {
+		r := math.Abs(got[i]-want[i]) / (BF16ATol + BF16RTol*math.Abs(want[i]))
+		if math.IsNaN(r) {
+			r = math.Inf(1)
+		}
+		if r > worst {
+			worst, at = r, i
+		}
+	}
+	return worst, at
+}
+
+// checkClose fails the test where CloseBF16 is over 1, and returns the worst
+// ratio so that a run can log the margin.
+func (s *suite) checkClose(what string, got, want []float64) float64 {
+	s.t.Helper()
+	if len(got) != len(want) {
+		s.t.Errorf("%s: %d values, want %d", what, len(got), len(want))
+		return math.Inf(1)
+	}
+	worst, at := CloseBF16(got, want)
+	if worst > 1 {
+		s.t.Errorf("%s: element %d is %v, want %v (rtol %g, atol %g)", what, at, got[at], want[at], BF16RTol, BF16ATol)
+	}
+	return worst
+}
+
+// scanBF16 runs the scan with bfloat16 sequence tensors (U, Delta, B, C, Z,
+// Out; DOut, DU, DDelta, DZ) against the float64 reference of the same
+// bfloat16-rounded inputs, within mamba_ssm's bf16 tolerances. The shapes
+// are the float32 cases' and a longer one.
+func (s *suite) scanBF16(t *testing.T) {
+	s.t = t
+	worst := 0.0
+	for _, sh := range append(ScanShapes, [4]int{2, 4, 1000, 16}) {
+		B, D, L, N := sh[0], sh[1], sh[2], sh[3]
+		for _, opt := range []bool{false, true} {
+			name := fmt.Sprintf("bf16 B%d D%d L%d N%d optional=%v", B, D, L, N, opt)
+			sc := s.scanCase(B, D, L, N, opt, true)
+			sc.U, sc.Delta, sc.B, sc.C = RoundBF16(sc.U), RoundBF16(sc.Delta), RoundBF16(sc.B), RoundBF16(sc.C)
+			if opt {
+				sc.Z = RoundBF16(sc.Z)
+			}
+			wantOut, wantLast := sc.Forward()
+			args := s.scanArgs(sc)
+			args.U, args.Delta = s.putBF16(sc.U, B, D, L), s.putBF16(sc.Delta, B, D, L)
+			args.B, args.C = s.putBF16(sc.B, B, N, L), s.putBF16(sc.C, B, N, L)
+			if opt {
+				args.Z = s.putBF16(sc.Z, B, D, L)
+			}
+			args.Out = s.ops.AllocBF16(B, D, L)
+			s.ops.SelectiveScan(args)
+			c := func(what string, got, want []float64) {
+				worst = math.Max(worst, s.checkClose(what+" "+name, got, want))
+			}
+			c("scan out", s.get(args.Out), wantOut)
+			c("scan last state", s.get(args.HLast), wantLast)
+
+			dout := RoundBF16(s.rnd(B*D*L, 1))
+			var dh []float64
+			if opt {
+				dh = s.rnd(B*D*N, 1)
+			}
+			want := sc.Backward(dout, dh)
+			g := core.ScanGrads{DOut: s.putBF16(dout, B, D, L), DHLast: s.putOpt(dh, B, D, N),
+				DU: s.ops.AllocBF16(B, D, L), DDelta: s.ops.AllocBF16(B, D, L), DA: s.ops.Alloc(D, N),
+				DB: s.ops.Alloc(B, N, L), DC: s.ops.Alloc(B, N, L)}
+			if opt {
+				g.DD, g.DZ, g.DDeltaBias, g.DH0 = s.ops.Alloc(D), s.ops.AllocBF16(B, D, L), s.ops.Alloc(D), s.ops.Alloc(B, D, N)
+			}
+			s.ops.SelectiveScanBackward(args, g)
+			c("scan du", s.get(g.DU), want.U)
+			c("scan ddelta", s.get(g.DDelta), want.Delta)
+			c("scan dA", s.get(g.DA), want.A)
+			c("scan dB", s.get(g.DB), want.B)
+			c("scan dC", s.get(g.DC), want.C)
+			if opt {
+				c("scan dD", s.get(g.DD), want.Dskip)
+				c("scan dz", s.get(g.DZ), want.Z)
+				c("scan ddelta_bias", s.get(g.DDeltaBias), want.DeltaBias)
+				c("scan dh0", s.get(g.DH0), want.H0)
+			}
+		}
+	}
+	t.Logf("bf16 scan: worst error %.3f of mamba_ssm's allowance (atol %g + rtol %g·|ref|)", worst, BF16ATol, BF16RTol)
 }
 
 func (s *suite) scanStep(t *testing.T) {

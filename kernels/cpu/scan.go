@@ -202,7 +202,11 @@ func (v *scanView) stateOut(c *channel, dst []float32) {
 
 // SelectiveScan implements core.Backend; see its formula there. Channels
 // (b, d) run in parallel.
-func (*Backend) SelectiveScan(s core.ScanArgs) {
+func (be *Backend) SelectiveScan(s core.ScanArgs) {
+	if s.IsBF16() {
+		be.selectiveScanBF16(s)
+		return
+	}
 	v := newScanView(s)
 	out, hLast := s.Out.Host(), hostOrNil(s.HLast)
 	B, D, L, N := v.B, v.D, v.L, v.N
@@ -248,7 +252,11 @@ type scanScratch struct {
 // recomputing each chunk's states and decays from its boundary. dB and dC,
 // which sum over channels, are gathered per worker and reduced per batch.
 // Memory: O(L·N) per worker, never B·D·L·N.
-func (*Backend) SelectiveScanBackward(s core.ScanArgs, g core.ScanGrads) {
+func (be *Backend) SelectiveScanBackward(s core.ScanArgs, g core.ScanGrads) {
+	if s.IsBF16() {
+		be.selectiveScanBackwardBF16(s, g)
+		return
+	}
 	v := newScanView(s)
 	B, D, L, N, G := v.B, v.D, v.L, v.N, v.G
 	dout := g.DOut.Host()

@@ -213,9 +213,11 @@ type kernelSet struct {
 	rmsFwd, rmsBwdDx, rmsBwdDwPartial, rmsBwdDwFinal kernel
 	ceFwd, ceBwd                                     kernel
 	scanStep                                         kernel
-	scanFwd16                                        [len(fwd16Configs)]kernel
-	scanFwd                                          [len(fwdConfigs)]kernel
-	scanBwd                                          [len(bwdConfigs)]kernel
+	// The scans, [0] for float32 sequence tensors, [1] for bfloat16 (the
+	// kernels' _bf16 twins).
+	scanFwd16 [2][len(fwd16Configs)]kernel
+	scanFwd   [2][len(fwdConfigs)]kernel
+	scanBwd   [2][len(bwdConfigs)]kernel
 }
 
 // load looks every kernel up in the driver's module.
@@ -237,23 +239,25 @@ func (ks *kernelSet) load(drv *driver) error {
 		{"ce_fwd", &ks.ceFwd}, {"ce_bwd", &ks.ceBwd},
 		{"scan_step", &ks.scanStep},
 	}
-	for c, cfg := range fwd16Configs {
-		table = append(table, struct {
-			name string
-			k    *kernel
-		}{fmt.Sprintf("scan_fwd16_%d_%d", cfg.threads, cfg.minBlocks), &ks.scanFwd16[c]})
-	}
-	for c, cfg := range fwdConfigs {
-		table = append(table, struct {
-			name string
-			k    *kernel
-		}{fmt.Sprintf("scan_fwd_%dx%d", cfg.threads, cfg.items), &ks.scanFwd[c]})
-	}
-	for c, cfg := range bwdConfigs {
-		table = append(table, struct {
-			name string
-			k    *kernel
-		}{fmt.Sprintf("scan_bwd_%dx%d", cfg.threads, cfg.items), &ks.scanBwd[c]})
+	for ty, suffix := range []string{"", "_bf16"} {
+		for c, cfg := range fwd16Configs {
+			table = append(table, struct {
+				name string
+				k    *kernel
+			}{fmt.Sprintf("scan_fwd16_%d_%d%s", cfg.threads, cfg.minBlocks, suffix), &ks.scanFwd16[ty][c]})
+		}
+		for c, cfg := range fwdConfigs {
+			table = append(table, struct {
+				name string
+				k    *kernel
+			}{fmt.Sprintf("scan_fwd_%dx%d%s", cfg.threads, cfg.items, suffix), &ks.scanFwd[ty][c]})
+		}
+		for c, cfg := range bwdConfigs {
+			table = append(table, struct {
+				name string
+				k    *kernel
+			}{fmt.Sprintf("scan_bwd_%dx%d%s", cfg.threads, cfg.items, suffix), &ks.scanBwd[ty][c]})
+		}
 	}
 	for _, e := range table {
 		fn, err := drv.function(e.name)

@@ -36,7 +36,17 @@ func fillRandom(be *Backend, r *rand.Rand, t core.Tensor, scale, shift float32) 
 func BenchmarkScan(b *testing.B) {
 	be := backend(b)
 	for _, L := range []int{2048, 8192, 32768} {
-		b.Run(fmt.Sprintf("L=%d", L), func(b *testing.B) { benchScan(b, be, L) })
+		b.Run(fmt.Sprintf("L=%d", L), func(b *testing.B) { benchScan(b, be, L, false) })
+	}
+}
+
+// BenchmarkScanBF16 is BenchmarkScan with bfloat16 sequence tensors (u,
+// delta, B, C, z, out and dout, du, ddelta, dz; the state, A, D, the biases
+// and dA, dB, dC, dD in float32), as mamba_ssm's bf16 rows.
+func BenchmarkScanBF16(b *testing.B) {
+	be := backend(b)
+	for _, L := range []int{2048, 8192, 32768} {
+		b.Run(fmt.Sprintf("L=%d", L), func(b *testing.B) { benchScan(b, be, L, true) })
 	}
 }
 
@@ -50,7 +60,7 @@ func BenchmarkScanConfigs(b *testing.B) {
 		for _, L := range []int{2048, 8192, 32768} {
 			b.Run(fmt.Sprintf("fwd=%dx%d/bwd=%dx%d/L=%d", fc.threads, fc.items, bc.threads, bc.items, L), func(b *testing.B) {
 				be.scanCfg = c
-				benchScan(b, be, L)
+				benchScan(b, be, L, false)
 			})
 		}
 	}
@@ -65,18 +75,27 @@ func BenchmarkScanFwd16(b *testing.B) {
 		for _, L := range []int{2048, 8192, 32768} {
 			b.Run(fmt.Sprintf("fwd16=%d_%d/L=%d", cfg.threads, cfg.minBlocks, L), func(b *testing.B) {
 				be.fwd16, be.fwd16Cfg = 1, c
-				benchScan(b, be, L)
+				benchScan(b, be, L, false)
 			})
 		}
 	}
 }
 
-func benchScan(b *testing.B, be *Backend, L int) {
+func benchScan(b *testing.B, be *Backend, L int, bf bool) {
 	const B, D, N = 8, 1536, 16
 	runtime.GC() // let the previous size's memory return to the allocator
 	r := rand.New(rand.NewPCG(1, uint64(L)))
 	alloc := func(scale, shift float32, shape ...int) core.Tensor {
 		t := be.Alloc(shape...)
+		fillRandom(be, r, t, scale, shift)
+		return t
+	}
+	seqNew := be.Alloc
+	if bf {
+		seqNew = be.AllocBF16
+	}
+	seq := func(scale, shift float32, shape ...int) core.Tensor {
+		t := seqNew(shape...)
 		fillRandom(be, r, t, scale, shift)
 		return t
 	}
@@ -86,11 +105,11 @@ func benchScan(b *testing.B, be *Backend, L int) {
 		ah[j] = -float32(j%N + 1)
 	}
 	be.Upload(A, ah)
-	s := core.ScanArgs{U: alloc(1, 0, B, D, L), Delta: alloc(0.5, -1, B, D, L), A: A,
-		B: alloc(1, 0, B, N, L), C: alloc(1, 0, B, N, L), D: alloc(1, 0, D), Z: alloc(1, 0, B, D, L),
-		DeltaBias: alloc(0.3, 0, D), DeltaSoftplus: true, Out: be.Alloc(B, D, L)}
-	g := core.ScanGrads{DOut: alloc(1, 0, B, D, L), DU: be.Alloc(B, D, L), DDelta: be.Alloc(B, D, L),
-		DA: be.Alloc(D, N), DB: be.Alloc(B, N, L), DC: be.Alloc(B, N, L), DD: be.Alloc(D), DZ: be.Alloc(B, D, L),
+	s := core.ScanArgs{U: seq(1, 0, B, D, L), Delta: seq(0.5, -1, B, D, L), A: A,
+		B: seq(1, 0, B, N, L), C: seq(1, 0, B, N, L), D: alloc(1, 0, D), Z: seq(1, 0, B, D, L),
+		DeltaBias: alloc(0.3, 0, D), DeltaSoftplus: true, Out: seqNew(B, D, L)}
+	g := core.ScanGrads{DOut: seq(1, 0, B, D, L), DU: seqNew(B, D, L), DDelta: seqNew(B, D, L),
+		DA: be.Alloc(D, N), DB: be.Alloc(B, N, L), DC: be.Alloc(B, N, L), DD: be.Alloc(D), DZ: seqNew(B, D, L),
 		DDeltaBias: be.Alloc(D)}
 	ops := core.Ops{Backend: be}
 	// Warm-up (and the first use of each kernel).
@@ -144,7 +163,13 @@ func benchScan(b *testing.B, be *Backend, L int) {
 	bwd /= float64(iters)
 	b.ReportMetric(fwd, "ms/fwd")
 	b.ReportMetric(bwd, "ms/bwd")
-	fc, bc := fwdConfigs[be.pickFwd(B, D)], bwdConfigs[be.pickBwd(B, D)]
+	fc, bc := fwdConfigs[be.pickFwd(B, D)].String(), bwdConfigs[be.pickBwd(B, D)]
+	if be.useFwd16(B, D, N) {
+		fc = fmt.Sprintf("scan_fwd16 %d threads", fwd16Configs[be.fwd16Cfg].threads)
+	}
+	if bf {
+		fc = "bf16, " + fc
+	}
 	elems := float64(B) * D * float64(L) * N
 	fmt.Fprintf(os.Stdout, "scan B=%d D=%d L=%d N=%d (fwd %s, bwd %s): forward %.3f ms (%.1f G state-updates/s), backward %.3f ms (%.1f G/s), %d iterations\n",
 		B, D, L, N, fc, bc, fwd, elems/fwd/1e6, bwd, elems/bwd/1e6, iters)

@@ -121,24 +121,62 @@ func randScan(r *rand.Rand, B, D, L, N int, opt, softplus bool) *ref.Scan {
 	return sc
 }
 
+// putBF16F64 uploads float64 values into a new bfloat16 device tensor
+// (rounding to nearest even).
+func putBF16F64(be *Backend, v []float64, shape ...int) core.Tensor {
+	t := be.AllocBF16(shape...)
+	h := make([]float32, len(v))
+	for j, x := range v {
+		h[j] = float32(x)
+	}
+	be.Upload(t, h)
+	return t
+}
+
 // checkScan runs the forward and backward of sc on be and compares every
-// output with the float64 reference.
-func checkScan(t *testing.T, be *Backend, r *rand.Rand, sc *ref.Scan, name string) {
+// output with the float64 reference: float32 within 1e-5 (outputs) and 1e-4
+// (gradients) of max |ref|; with bf, the sequence tensors bfloat16 (sc's
+// inputs rounded to it first, so that the reference sees what the kernels
+// see) within mamba_ssm's bf16 tolerances.
+func checkScan(t *testing.T, be *Backend, r *rand.Rand, sc *ref.Scan, name string, bf bool) {
 	t.Helper()
 	B, D, L, N := sc.Bsz, sc.D, sc.L, sc.N
 	opt := sc.Z != nil
 	ops := core.Ops{Backend: be}
+	seq, seqOpt, alloc := putF64, putOptF64, be.Alloc
+	if bf {
+		name = "bf16 " + name
+		sc.U, sc.Delta, sc.B, sc.C = conformance.RoundBF16(sc.U), conformance.RoundBF16(sc.Delta),
+			conformance.RoundBF16(sc.B), conformance.RoundBF16(sc.C)
+		if opt {
+			sc.Z = conformance.RoundBF16(sc.Z)
+		}
+		seq, alloc = putBF16F64, be.AllocBF16
+		seqOpt = func(be *Backend, v []float64, shape ...int) core.Tensor {
+			if v == nil {
+				return core.Tensor{}
+			}
+			return putBF16F64(be, v, shape...)
+		}
+	}
 	args := core.ScanArgs{
-		U: putF64(be, sc.U, B, D, L), Delta: putF64(be, sc.Delta, B, D, L), A: putF64(be, sc.A, D, N),
-		B: putF64(be, sc.B, B, N, L), C: putF64(be, sc.C, B, N, L),
-		D: putOptF64(be, sc.Dskip, D), Z: putOptF64(be, sc.Z, B, D, L), DeltaBias: putOptF64(be, sc.DeltaBias, D),
+		U: seq(be, sc.U, B, D, L), Delta: seq(be, sc.Delta, B, D, L), A: putF64(be, sc.A, D, N),
+		B: seq(be, sc.B, B, N, L), C: seq(be, sc.C, B, N, L),
+		D: putOptF64(be, sc.Dskip, D), Z: seqOpt(be, sc.Z, B, D, L), DeltaBias: putOptF64(be, sc.DeltaBias, D),
 		DeltaSoftplus: sc.Softplus, H0: putOptF64(be, sc.H0, B, D, N),
-		Out: be.Alloc(B, D, L), HLast: be.Alloc(B, D, N),
+		Out: alloc(B, D, L), HLast: be.Alloc(B, D, N),
 	}
 	ops.SelectiveScan(args)
 	wantOut, wantLast := sc.Forward()
 	check := func(what string, tol float64, got, want []float64) {
 		t.Helper()
+		if bf {
+			if w, at := conformance.CloseBF16(got, want); w > 1 {
+				t.Errorf("%s %s: element %d is %v, want %v (rtol %g, atol %g)", name, what, at, got[at], want[at],
+					conformance.BF16RTol, conformance.BF16ATol)
+			}
+			return
+		}
 		if e := conformance.RelErr(got, want); !(e <= tol) {
 			t.Errorf("%s %s: relative error %.3g > %g", name, what, e, tol)
 		}
@@ -150,6 +188,9 @@ func checkScan(t *testing.T, be *Backend, r *rand.Rand, sc *ref.Scan, name strin
 	for j := range dout {
 		dout[j] = float64(float32(r.NormFloat64()))
 	}
+	if bf {
+		dout = conformance.RoundBF16(dout)
+	}
 	var dh []float64
 	if opt {
 		dh = make([]float64, B*D*N)
@@ -158,10 +199,10 @@ func checkScan(t *testing.T, be *Backend, r *rand.Rand, sc *ref.Scan, name strin
 		}
 	}
 	want := sc.Backward(dout, dh)
-	g := core.ScanGrads{DOut: putF64(be, dout, B, D, L), DHLast: putOptF64(be, dh, B, D, N),
-		DU: be.Alloc(B, D, L), DDelta: be.Alloc(B, D, L), DA: be.Alloc(D, N), DB: be.Alloc(B, N, L), DC: be.Alloc(B, N, L)}
+	g := core.ScanGrads{DOut: seq(be, dout, B, D, L), DHLast: putOptF64(be, dh, B, D, N),
+		DU: alloc(B, D, L), DDelta: alloc(B, D, L), DA: be.Alloc(D, N), DB: be.Alloc(B, N, L), DC: be.Alloc(B, N, L)}
 	if opt {
-		g.DD, g.DZ, g.DDeltaBias, g.DH0 = be.Alloc(D), be.Alloc(B, D, L), be.Alloc(D), be.Alloc(B, D, N)
+		g.DD, g.DZ, g.DDeltaBias, g.DH0 = be.Alloc(D), alloc(B, D, L), be.Alloc(D), be.Alloc(B, D, N)
 	}
 	ops.SelectiveScanBackward(args, g)
 	check("du", 1e-4, getF64(be, g.DU), want.U)
@@ -197,7 +238,8 @@ func TestScanConfigs(t *testing.T) {
 			B, D, L, N := sh[0], sh[1], sh[2], sh[3]
 			for _, opt := range []bool{false, true} {
 				name := fmt.Sprintf("fwd %v bwd %v B%d D%d L%d N%d optional=%v", fc, bc, B, D, L, N, opt)
-				checkScan(t, be, r, randScan(r, B, D, L, N, opt, opt), name)
+				checkScan(t, be, r, randScan(r, B, D, L, N, opt, opt), name, false)
+				checkScan(t, be, r, randScan(r, B, D, L, N, opt, opt), name, true)
 			}
 		}
 	}
@@ -217,8 +259,10 @@ func TestScanFwd16(t *testing.T) {
 		for _, sh := range [][3]int{{1, 1, 1}, {1, 3, 15}, {2, 2, 16}, {1, 5, 17}, {2, 17, 64}, {1, 33, 203}, {2, 2, 1000}, {1, 18, 2051}} {
 			B, D, L := sh[0], sh[1], sh[2]
 			for _, opt := range []bool{false, true} {
-				checkScan(t, be, r, randScan(r, B, D, L, 16, opt, opt),
-					fmt.Sprintf("fwd16 %d×%d B%d D%d L%d optional=%v", cfg.threads, cfg.minBlocks, B, D, L, opt))
+				for _, bf := range []bool{false, true} {
+					checkScan(t, be, r, randScan(r, B, D, L, 16, opt, opt),
+						fmt.Sprintf("fwd16 %d×%d B%d D%d L%d optional=%v", cfg.threads, cfg.minBlocks, B, D, L, opt), bf)
+				}
 			}
 		}
 	}
@@ -239,11 +283,12 @@ func TestScanGlobalCarries(t *testing.T) {
 		ch := max(fc.channels(), bc.channels())
 		B, D, L, N := 2, ch+1, chunk+5, 6
 		name := fmt.Sprintf("global carries: fwd %v bwd %v B%d D%d L%d N%d", fc, bc, B, D, L, N)
-		checkScan(t, be, r, randScan(r, B, D, L, N, true, true), name)
+		checkScan(t, be, r, randScan(r, B, D, L, N, true, true), name, false)
+		checkScan(t, be, r, randScan(r, B, D, L, N, true, true), name, true)
 	}
 	scanGlobalCarries = false
 	be.scanCfg = -1
-	checkScan(t, be, r, randScan(r, 1, 2, 37, 3000, true, true), "N=3000")
+	checkScan(t, be, r, randScan(r, 1, 2, 37, 3000, true, true), "N=3000", false)
 }
 
 // TestScanFixtures runs the scan on the inputs of testdata/scan (made by
@@ -361,8 +406,12 @@ func TestKernelResources(t *testing.T) {
 	be := backend(t)
 	be.lock()
 	defer be.unlock()
-	ks := append(be.k.scanFwd[:], be.k.scanFwd16[:]...)
-	ks = append(ks, be.k.scanBwd[:]...)
+	var ks []kernel
+	for ty := range 2 {
+		ks = append(ks, be.k.scanFwd[ty][:]...)
+		ks = append(ks, be.k.scanFwd16[ty][:]...)
+		ks = append(ks, be.k.scanBwd[ty][:]...)
+	}
 	ks = append(ks, be.k.scanStep, be.k.rmsFwd, be.k.rmsBwdDx, be.k.ceBwd, be.k.convDw)
 	for _, k := range ks {
 		regs, local, shared := be.drv.kernelInfo(k.fn)

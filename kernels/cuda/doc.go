@@ -23,6 +23,10 @@
 //     are bfloat16), in true FP32 by default; MAMBAKIT_CUDA_TF32=1 allows
 //     TF32 tensor cores (faster, about 1e-3 relative error: it fails the
 //     conformance bar).
+//   - The selective scan in float32 or, when its sequence tensors are
+//     bfloat16 (core.ScanArgs), the _bf16 twins of the same kernels: u, δ,
+//     B, C, z read as bfloat16 and widened in registers, out, du, dδ, dz
+//     rounded to nearest even once; the state and every sum stay float32.
 //
 // # Failure modes
 //

@@ -40,6 +40,9 @@ static std::vector<Kern> kerns = {
 	K(rmsnorm_fwd), K(rmsnorm_bwd_dx), K(rmsnorm_bwd_dw_partial), K(rmsnorm_bwd_dw_final), K(ce_fwd), K(ce_bwd),
 	K(scan_step), K(scan_fwd_32x16), K(scan_fwd_64x16), K(scan_fwd_128x16), K(scan_fwd_256x16), K(scan_fwd_512x16), K(scan_fwd_512x8), K(scan_fwd16_256_2),
 	K(scan_bwd_32x8), K(scan_bwd_128x8), K(scan_bwd_256x8), K(scan_bwd_64x16), K(scan_bwd_128x16),
+	K(scan_fwd_32x16_bf16), K(scan_fwd_64x16_bf16), K(scan_fwd_128x16_bf16), K(scan_fwd_256x16_bf16), K(scan_fwd_512x16_bf16),
+	K(scan_fwd_512x8_bf16), K(scan_fwd16_256_2_bf16), K(scan_bwd_32x8_bf16), K(scan_bwd_128x8_bf16), K(scan_bwd_256x8_bf16),
+	K(scan_bwd_64x16_bf16), K(scan_bwd_128x16_bf16),
 };
 
 extern "C" int emu_find(const char* name) {

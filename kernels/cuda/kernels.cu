@@ -78,6 +78,38 @@ __device__ __forceinline__ unsigned short f32_to_bf16(float f) {
 // neg_inf_f is −∞.
 __device__ __forceinline__ float neg_inf_f() { return __int_as_float(0xff800000); }
 
+// bf16x is a bfloat16 value in memory: the scans' sequence tensors are float
+// or bf16x (T below), widened to float on load and rounded to nearest even on
+// store; everything in registers is float.
+struct bf16x {
+	unsigned short v;
+};
+struct alignas(8) u32x2 {
+	unsigned x, y;
+};
+
+// ldf is p[i] as a float; stf stores v at p[i].
+__device__ __forceinline__ float ldf(const float* p, i64 i) { return p[i]; }
+__device__ __forceinline__ float ldf(const bf16x* p, i64 i) { return bf16_to_f32(p[i].v); }
+__device__ __forceinline__ void stf(float* p, i64 i, float v) { p[i] = v; }
+__device__ __forceinline__ void stf(bf16x* p, i64 i, float v) { p[i].v = f32_to_bf16(v); }
+
+// ld4 reads p[0..3] with one load (16 bytes for float, 8 for bf16x: p must
+// be aligned to that); st4 writes them.
+__device__ __forceinline__ float4 ld4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+__device__ __forceinline__ float4 ld4(const bf16x* p) {
+	const u32x2 q = *reinterpret_cast<const u32x2*>(p);
+	return make_float4(__uint_as_float(q.x << 16), __uint_as_float(q.x & 0xffff0000u), __uint_as_float(q.y << 16),
+	                   __uint_as_float(q.y & 0xffff0000u));
+}
+__device__ __forceinline__ void st4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
+__device__ __forceinline__ void st4(bf16x* p, float4 v) {
+	u32x2 q;
+	q.x = (unsigned)f32_to_bf16(v.x) | ((unsigned)f32_to_bf16(v.y) << 16);
+	q.y = (unsigned)f32_to_bf16(v.z) | ((unsigned)f32_to_bf16(v.w) << 16);
+	*reinterpret_cast<u32x2*>(p) = q;
+}
+
 // ---------------------------------------------------------------------------
 // Reductions. Block reductions need blockDim.x to be a multiple of 32 (at most
 // 1024); every thread of the block must call them, and every thread receives
@@ -660,12 +692,12 @@ __device__ __forceinline__ AB warp_total_fwd(AB v, int lane) {
 // load_items sets v[j] = p[t0 + j] for the ITEMS positions t0 + j (0 past
 // L); with vec (p 16-byte aligned, L and t0 multiples of 4) a full group is
 // read with 16-byte loads.
-template <int ITEMS>
-__device__ __forceinline__ void load_items(float (&v)[ITEMS], const float* p, int t0, int L, bool vec) {
+template <int ITEMS, typename T>
+__device__ __forceinline__ void load_items(float (&v)[ITEMS], const T* p, int t0, int L, bool vec) {
 	if (vec && t0 + ITEMS <= L) {
 #pragma unroll
 		for (int j = 0; j < ITEMS; j += 4) {
-			float4 q = *reinterpret_cast<const float4*>(p + t0 + j);
+			const float4 q = ld4(p + t0 + j);
 			v[j] = q.x;
 			v[j + 1] = q.y;
 			v[j + 2] = q.z;
@@ -673,34 +705,27 @@ __device__ __forceinline__ void load_items(float (&v)[ITEMS], const float* p, in
 		}
 	} else {
 #pragma unroll
-		for (int j = 0; j < ITEMS; ++j) v[j] = t0 + j < L ? p[t0 + j] : 0.0f;
+		for (int j = 0; j < ITEMS; ++j) v[j] = t0 + j < L ? ldf(p, t0 + j) : 0.0f;
 	}
 }
 
 // store_items sets p[t0 + j] = v[j] for the positions t0 + j < L.
-template <int ITEMS>
-__device__ __forceinline__ void store_items(float* p, const float (&v)[ITEMS], int t0, int L, bool vec) {
+template <int ITEMS, typename T>
+__device__ __forceinline__ void store_items(T* p, const float (&v)[ITEMS], int t0, int L, bool vec) {
 	if (vec && t0 + ITEMS <= L) {
 #pragma unroll
-		for (int j = 0; j < ITEMS; j += 4) {
-			float4 q;
-			q.x = v[j];
-			q.y = v[j + 1];
-			q.z = v[j + 2];
-			q.w = v[j + 3];
-			*reinterpret_cast<float4*>(p + t0 + j) = q;
-		}
+		for (int j = 0; j < ITEMS; j += 4) st4(p + t0 + j, make_float4(v[j], v[j + 1], v[j + 2], v[j + 3]));
 	} else {
 #pragma unroll
 		for (int j = 0; j < ITEMS; ++j)
-			if (t0 + j < L) p[t0 + j] = v[j];
+			if (t0 + j < L) stf(p, t0 + j, v[j]);
 	}
 }
 
 // load_delta loads the time steps of the thread's positions:
 // dt[j] = δ = softplus(delta + bias) (or delta + bias), 0 past L.
-template <int ITEMS>
-__device__ __forceinline__ void load_delta(float (&dt)[ITEMS], const float* delta_row, float bias, bool softplus,
+template <int ITEMS, typename T>
+__device__ __forceinline__ void load_delta(float (&dt)[ITEMS], const T* delta_row, float bias, bool softplus,
                                            int t0, int L, bool vec) {
 	load_items<ITEMS>(dt, delta_row, t0, L, vec);
 #pragma unroll
@@ -739,30 +764,40 @@ __device__ __forceinline__ void cp_async_wait_all() {
 #endif
 }
 
+// stage4 stages the group of four positions t .. t+3 of a row (all in or all
+// past L; the row 16-byte aligned for float, 8 for bf16x) into dst: float
+// rows by cp.async, bf16 rows by an 8-byte load widened in registers.
+__device__ __forceinline__ void stage4(float4* dst, const float* src, int t, int L) {
+	cp_async16(dst, t < L ? src + t : src, t < L ? 16 : 0);
+}
+__device__ __forceinline__ void stage4(float4* dst, const bf16x* src, int t, int L) {
+	*dst = t < L ? ld4(src + t) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+}
+
 // stage_rows copies rows n0 .. n0+nb−1 of M (N, L), positions c0 .. c0+32·I−1
 // (0 past L), into S: rows of 8·I float4, lane l's k-th group of four
 // positions (positions c0 + l·I + 4k ..) at index k·32 + l, so that the
 // lanes' 16-byte reads of a row (lane_items) are free of bank conflicts.
-// The global reads are coalesced; with vec they are asynchronous (cp.async:
-// the caller commits them and waits before its block barrier), else plain
-// loads.
-template <int I, int NT>
-__device__ __forceinline__ void stage_rows(float4* S, const float* M, int n0, int nb, int c0, int L, bool vec) {
+// The global reads are coalesced; with vec, float rows are read
+// asynchronously (cp.async: the caller commits them and waits before its
+// block barrier), bf16 rows 8 bytes at a time; else element by element.
+template <int I, int NT, typename T>
+__device__ __forceinline__ void stage_rows(float4* S, const T* M, int n0, int nb, int c0, int L, bool vec) {
 	constexpr int F = 8 * I, Q = I / 4;
 	for (int q = threadIdx.x; q < nb * F; q += NT) {
 		const int r = q / F, f = q % F;
-		const float* src = M + (i64)(n0 + r) * L;
+		const T* src = M + (i64)(n0 + r) * L;
 		const int t = c0 + 4 * f;
 		float4* dst = S + r * F + (f % Q) * 32 + f / Q;
 		if (vec) {
 			// L is a multiple of 4: a group is all in or all out.
-			cp_async16(dst, t < L ? src + t : src, t < L ? 16 : 0);
+			stage4(dst, src, t, L);
 		} else {
 			float4 v;
-			v.x = t < L ? src[t] : 0.0f;
-			v.y = t + 1 < L ? src[t + 1] : 0.0f;
-			v.z = t + 2 < L ? src[t + 2] : 0.0f;
-			v.w = t + 3 < L ? src[t + 3] : 0.0f;
+			v.x = t < L ? ldf(src, t) : 0.0f;
+			v.y = t + 1 < L ? ldf(src, t + 1) : 0.0f;
+			v.z = t + 2 < L ? ldf(src, t + 2) : 0.0f;
+			v.w = t + 3 < L ? ldf(src, t + 3) : 0.0f;
 			*dst = v;
 		}
 	}
@@ -824,12 +859,12 @@ __device__ __forceinline__ void red_add4(float* p, float4 v, int n, bool vec) {
 // h0, hlast (B, D, N); optional pointers may be null. The carries: gcar
 // (B, D, N) when not null, else W·G·N floats of dynamic shared memory.
 // Static shared memory: 2 buffers of NSB rows of B and of C (16·NSB·32·I bytes).
-template <int W, int G, int I, int NSB>
-__device__ __forceinline__ void scan_fwd(const float* __restrict__ u, const float* __restrict__ delta,
-                                         const float* __restrict__ A, const float* __restrict__ Bm,
-                                         const float* __restrict__ Cm, const float* __restrict__ Dp,
-                                         const float* __restrict__ z, const float* __restrict__ dbias,
-                                         const float* __restrict__ h0, float* __restrict__ out,
+template <typename T, int W, int G, int I, int NSB>
+__device__ __forceinline__ void scan_fwd(const T* __restrict__ u, const T* __restrict__ delta,
+                                         const float* __restrict__ A, const T* __restrict__ Bm,
+                                         const T* __restrict__ Cm, const float* __restrict__ Dp,
+                                         const T* __restrict__ z, const float* __restrict__ dbias,
+                                         const float* __restrict__ h0, T* __restrict__ out,
                                          float* __restrict__ hlast, float* gcar, int D, int L, int N, int softplus,
                                          int vec) {
 	constexpr int NT = 32 * W, CH = 32 * I, F = 8 * I, SR = 2 * NSB * F; // SR: float4 per buffer
@@ -842,8 +877,8 @@ __device__ __forceinline__ void scan_fwd(const float* __restrict__ u, const floa
 	const i64 chw = (i64)b * D + dw;            // its index in (B, D)
 	float* car = gcar ? gcar + chw * N : reinterpret_cast<float*>(mk_dyn_smem) + warp * G * N; // (G, N)
 	const float* Ad = A + (i64)dw * N; // A[d, ·] of the warp's channels, row after row
-	const float* Bb = Bm + (i64)b * N * L;
-	const float* Cb = Cm + (i64)b * N * L;
+	const T* Bb = Bm + (i64)b * N * L;
+	const T* Cb = Cm + (i64)b * N * L;
 	const bool vc = vec != 0, sp = softplus != 0;
 	bool ok[G];
 	float Dd[G], bias[G];
@@ -979,15 +1014,15 @@ __device__ __forceinline__ void scan_fwd(const float* __restrict__ u, const floa
 // (3·N floats): gcar (B, D, 3, N) when not null, else 3·W·G·N floats of
 // dynamic shared memory. Static shared memory: 16·NSB·32·I bytes of staging
 // and 16·W·32·I of dB, dC sums.
-template <int W, int G, int I, int NSB, bool YP2>
-__device__ __forceinline__ void scan_bwd(const float* __restrict__ u, const float* __restrict__ delta,
-                                         const float* __restrict__ A, const float* __restrict__ Bm,
-                                         const float* __restrict__ Cm, const float* __restrict__ Dp,
-                                         const float* __restrict__ z, const float* __restrict__ dbias,
-                                         const float* __restrict__ h0, const float* __restrict__ dout,
-                                         const float* __restrict__ dhlast, float* __restrict__ du,
-                                         float* __restrict__ ddelta, float* __restrict__ dA, float* __restrict__ dB,
-                                         float* __restrict__ dC, float* __restrict__ dD, float* __restrict__ dz,
+template <typename T, int W, int G, int I, int NSB, bool YP2>
+__device__ __forceinline__ void scan_bwd(const T* __restrict__ u, const T* __restrict__ delta,
+                                         const float* __restrict__ A, const T* __restrict__ Bm,
+                                         const T* __restrict__ Cm, const float* __restrict__ Dp,
+                                         const T* __restrict__ z, const float* __restrict__ dbias,
+                                         const float* __restrict__ h0, const T* __restrict__ dout,
+                                         const float* __restrict__ dhlast, T* __restrict__ du,
+                                         T* __restrict__ ddelta, float* __restrict__ dA, float* __restrict__ dB,
+                                         float* __restrict__ dC, float* __restrict__ dD, T* __restrict__ dz,
                                          float* __restrict__ ddbias, float* __restrict__ dh0, float* __restrict__ ckpt,
                                          float* gcar, int D, int L, int N, int softplus, int vec) {
 	constexpr int NT = 32 * W, CH = 32 * I, F = 8 * I, SR = 2 * NSB * F;
@@ -1002,8 +1037,8 @@ __device__ __forceinline__ void scan_bwd(const float* __restrict__ u, const floa
 	// Channel g's carries: car + g·3N: h (or the checkpoint), then r, then the dA sums.
 	float* car = gcar ? gcar + chw * 3 * N : reinterpret_cast<float*>(mk_dyn_smem) + warp * G * 3 * N;
 	const float* Ad = A + (i64)dw * N; // A[d, ·] of the warp's channels, row after row
-	const float* Bb = Bm + (i64)b * N * L;
-	const float* Cb = Cm + (i64)b * N * L;
+	const T* Bb = Bm + (i64)b * N * L;
+	const T* Cb = Cm + (i64)b * N * L;
 	const bool vc = vec != 0, sp = softplus != 0;
 	const bool needY = dz != nullptr && z != nullptr;
 	const bool wantBC = dB != nullptr || dC != nullptr;
@@ -1401,12 +1436,12 @@ __device__ __forceinline__ void scan_bwd(const float* __restrict__ u, const floa
 // while the loads of the next step are in flight. No scan across lanes: each
 // lane's recurrence is sequential, and the parallelism is B·D·16 lanes, so
 // the host uses this kernel when that fills the device.
-template <int W>
-__device__ __forceinline__ void scan_fwd16(const float* __restrict__ u, const float* __restrict__ delta,
-                                           const float* __restrict__ A, const float* __restrict__ Bm,
-                                           const float* __restrict__ Cm, const float* __restrict__ Dp,
-                                           const float* __restrict__ z, const float* __restrict__ dbias,
-                                           const float* __restrict__ h0, float* __restrict__ out,
+template <typename T, int W>
+__device__ __forceinline__ void scan_fwd16(const T* __restrict__ u, const T* __restrict__ delta,
+                                           const float* __restrict__ A, const T* __restrict__ Bm,
+                                           const T* __restrict__ Cm, const float* __restrict__ Dp,
+                                           const T* __restrict__ z, const float* __restrict__ dbias,
+                                           const float* __restrict__ h0, T* __restrict__ out,
                                            float* __restrict__ hlast, int D, int L, int softplus, int vec) {
 	static_assert(W >= 4, "staging needs 128 threads");
 	constexpr int RS = 20, TS = 16 * RS + 16; // row stride; a half's tile (the halves' tiles 16 banks apart)
@@ -1428,18 +1463,18 @@ __device__ __forceinline__ void scan_fwd16(const float* __restrict__ u, const fl
 	// Staging: thread q < 128 moves float4 f = q & 3 of row r = (q >> 2) & 15
 	// of B (q < 64) or C.
 	const int q = threadIdx.x, sr = (q >> 2) & 15, sf = q & 3, sw = (q >> 6) & 1;
-	const float* srow = (sw ? Cm : Bm) + ((i64)b * 16 + sr) * L;
+	const T* srow = (sw ? Cm : Bm) + ((i64)b * 16 + sr) * L;
 	auto stage_load = [&](int t0) {
 		const int t = t0 + 4 * sf;
-		if (vc && t + 4 <= L) return *reinterpret_cast<const float4*>(srow + t);
-		return make_float4(t < L ? srow[t] : 0.0f, t + 1 < L ? srow[t + 1] : 0.0f, t + 2 < L ? srow[t + 2] : 0.0f,
-		                   t + 3 < L ? srow[t + 3] : 0.0f);
+		if (vc && t + 4 <= L) return ld4(srow + t);
+		return make_float4(t < L ? ldf(srow, t) : 0.0f, t + 1 < L ? ldf(srow, t + 1) : 0.0f,
+		                   t + 2 < L ? ldf(srow, t + 2) : 0.0f, t + 3 < L ? ldf(srow, t + 3) : 0.0f);
 	};
 	auto lane_load = [&](int t0, float& uu, float& xd, float& zz) {
 		const int t = t0 + n;
-		uu = t < L ? u[row + t] : 0.0f;
-		xd = t < L ? delta[row + t] : 0.0f;
-		zz = gate && t < L ? z[row + t] : 0.0f;
+		uu = t < L ? ldf(u, row + t) : 0.0f;
+		xd = t < L ? ldf(delta, row + t) : 0.0f;
+		zz = gate && t < L ? ldf(z, row + t) : 0.0f;
 	};
 	float h = h0 ? h0[((i64)b * D + dc) * 16 + n] : 0.0f;
 	if (q < 128) bc[sw * 80 + sr * 5 + sf] = stage_load(0);
@@ -1488,7 +1523,7 @@ __device__ __forceinline__ void scan_fwd16(const float* __restrict__ u, const fl
 		if (ok && t < L) {
 			y += Dd * uu;
 			if (gate) y *= silu_s(zz);
-			out[row + t] = y;
+			stf(out, row + t, y);
 		}
 		// The next step's B and C into the other buffer; the barrier also
 		// ends every lane's reads of the tile and of δ.
@@ -1499,36 +1534,46 @@ __device__ __forceinline__ void scan_fwd16(const float* __restrict__ u, const fl
 	if (ok && hlast) hlast[((i64)b * D + d) * 16 + n] = h;
 }
 
-#define SCAN_FWD_PARAMS                                                                                        \
-	const float *u, const float *delta, const float *A, const float *Bm, const float *Cm, const float *Dp,     \
-	    const float *z, const float *dbias, const float *h0, float *out, float *hlast, float *gcar, int D,     \
-	    int L, int N, int softplus, int vec
+// The kernels' parameters, with TY the element type of the sequence tensors.
+#define SCAN_FWD_PARAMS(TY)                                                                                   \
+	const TY *u, const TY *delta, const float *A, const TY *Bm, const TY *Cm, const float *Dp, const TY *z,   \
+	    const float *dbias, const float *h0, TY *out, float *hlast, float *gcar, int D, int L, int N,         \
+	    int softplus, int vec
 #define SCAN_FWD_ARGS u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, gcar, D, L, N, softplus, vec
 
-#define SCAN_BWD_PARAMS                                                                                        \
-	const float *u, const float *delta, const float *A, const float *Bm, const float *Cm, const float *Dp,     \
-	    const float *z, const float *dbias, const float *h0, const float *dout, const float *dhlast, float *du, \
-	    float *ddelta, float *dA, float *dB, float *dC, float *dD, float *dz, float *ddbias, float *dh0,        \
-	    float *ckpt, float *gcar, int D, int L, int N, int softplus, int vec
+#define SCAN_BWD_PARAMS(TY)                                                                                   \
+	const TY *u, const TY *delta, const float *A, const TY *Bm, const TY *Cm, const float *Dp, const TY *z,   \
+	    const float *dbias, const float *h0, const TY *dout, const float *dhlast, TY *du, TY *ddelta,         \
+	    float *dA, float *dB, float *dC, float *dD, TY *dz, float *ddbias, float *dh0, float *ckpt,           \
+	    float *gcar, int D, int L, int N, int softplus, int vec
 #define SCAN_BWD_ARGS                                                                                          \
 	u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, dB, dC, dD, dz, ddbias, dh0, ckpt, gcar, \
 	    D, L, N, softplus, vec
 
-// scan_fwd_<NT>x<IT> and scan_bwd_<NT>x<IT>: the instantiations the Go
-// side chooses from (scan.go: fwdConfigs and bwdConfigs repeat every
-// argument): NT = 32·W threads, IT = G·I items per thread (G channels per
-// warp, I positions per lane), NSB staged rows of B and of C per batch, YP2
-// (backward) y and dz in phase 2; at least MINB blocks of NT threads per SM
-// (a register bound: 65536/(MINB·NT) per thread).
-#define SCAN_FWD_KERNEL(NT, IT, G, I, NSB, MINB)                                                        \
-	extern "C" __global__ void __launch_bounds__(NT, MINB) scan_fwd_##NT##x##IT(SCAN_FWD_PARAMS) {  \
-		static_assert(IT == G * I, "items per thread");                                         \
-		scan_fwd<NT / 32, G, I, NSB>(SCAN_FWD_ARGS);                                            \
+// scan_fwd_<NT>x<IT> and scan_bwd_<NT>x<IT> (float sequence tensors) and
+// their _bf16 twins: the instantiations the Go side chooses from (scan.go:
+// fwdConfigs and bwdConfigs repeat every argument): NT = 32·W threads,
+// IT = G·I items per thread (G channels per warp, I positions per lane), NSB
+// staged rows of B and of C per batch, YP2 (backward) y and dz in phase 2; at
+// least MINB blocks of NT threads per SM (a register bound: 65536/(MINB·NT)
+// per thread).
+#define SCAN_FWD_KERNEL(NT, IT, G, I, NSB, MINB)                                                          \
+	extern "C" __global__ void __launch_bounds__(NT, MINB) scan_fwd_##NT##x##IT(SCAN_FWD_PARAMS(float)) { \
+		static_assert(IT == G * I, "items per thread");                                           \
+		scan_fwd<float, NT / 32, G, I, NSB>(SCAN_FWD_ARGS);                                       \
+	}                                                                                                 \
+	extern "C" __global__ void __launch_bounds__(NT, MINB)                                            \
+	    scan_fwd_##NT##x##IT##_bf16(SCAN_FWD_PARAMS(bf16x)) {                                         \
+		scan_fwd<bf16x, NT / 32, G, I, NSB>(SCAN_FWD_ARGS);                                       \
 	}
-#define SCAN_BWD_KERNEL(NT, IT, G, I, NSB, YP2, MINB)                                                   \
-	extern "C" __global__ void __launch_bounds__(NT, MINB) scan_bwd_##NT##x##IT(SCAN_BWD_PARAMS) {  \
-		static_assert(IT == G * I, "items per thread");                                         \
-		scan_bwd<NT / 32, G, I, NSB, YP2>(SCAN_BWD_ARGS);                                       \
+#define SCAN_BWD_KERNEL(NT, IT, G, I, NSB, YP2, MINB)                                                     \
+	extern "C" __global__ void __launch_bounds__(NT, MINB) scan_bwd_##NT##x##IT(SCAN_BWD_PARAMS(float)) { \
+		static_assert(IT == G * I, "items per thread");                                           \
+		scan_bwd<float, NT / 32, G, I, NSB, YP2>(SCAN_BWD_ARGS);                                  \
+	}                                                                                                 \
+	extern "C" __global__ void __launch_bounds__(NT, MINB)                                            \
+	    scan_bwd_##NT##x##IT##_bf16(SCAN_BWD_PARAMS(bf16x)) {                                         \
+		scan_bwd<bf16x, NT / 32, G, I, NSB, YP2>(SCAN_BWD_ARGS);                                  \
 	}
 
 SCAN_FWD_KERNEL(32, 16, 1, 16, 4, 16)
@@ -1541,11 +1586,18 @@ SCAN_FWD_KERNEL(512, 8, 1, 8, 4, 2)
 // scan_fwd16_<NT>_<MINB>: scan_fwd16 with NT threads (NT/16 channels) per
 // block and at least MINB blocks per SM (a register bound); scan.go's
 // fwd16Configs repeat the pairs.
-#define SCAN_FWD16_KERNEL(NT, MINB)                                                                                \
-	extern "C" __global__ void __launch_bounds__(NT, MINB) scan_fwd16_##NT##_##MINB(SCAN_FWD_PARAMS) {         \
-		(void)gcar;                                                                                        \
-		(void)N;                                                                                           \
-		scan_fwd16<NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, D, L, softplus, vec);        \
+#define SCAN_FWD16_KERNEL(NT, MINB)                                                                        \
+	extern "C" __global__ void __launch_bounds__(NT, MINB)                                             \
+	    scan_fwd16_##NT##_##MINB(SCAN_FWD_PARAMS(float)) {                                             \
+		(void)gcar;                                                                                \
+		(void)N;                                                                                   \
+		scan_fwd16<float, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, D, L, softplus, vec); \
+	}                                                                                                  \
+	extern "C" __global__ void __launch_bounds__(NT, MINB)                                             \
+	    scan_fwd16_##NT##_##MINB##_bf16(SCAN_FWD_PARAMS(bf16x)) {                                      \
+		(void)gcar;                                                                                \
+		(void)N;                                                                                   \
+		scan_fwd16<bf16x, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, D, L, softplus, vec); \
 	}
 SCAN_FWD16_KERNEL(256, 2)
 SCAN_BWD_KERNEL(32, 8, 1, 8, 4, false, 8)

@@ -62,6 +62,16 @@ func (be *Backend) ptr(t core.Tensor) uintptr {
 	}
 }
 
+// ptrSeq returns the device address of a float32 or bfloat16 tensor's first
+// element (0 for the zero Tensor): a scan's sequence tensors, whose type the
+// kernel choice follows (core.ScanArgs).
+func (be *Backend) ptrSeq(t core.Tensor) uintptr {
+	if _, ok := t.Store.(*BF16Storage); ok {
+		return be.ptrBF16(t)
+	}
+	return be.ptr(t)
+}
+
 // ptrBF16 returns the device address of a bfloat16 tensor's first element.
 func (be *Backend) ptrBF16(t core.Tensor) uintptr {
 	s, ok := t.Store.(*BF16Storage)

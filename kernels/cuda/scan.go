@@ -141,6 +141,15 @@ func scanDims(s core.ScanArgs) (B, D, L, N int) {
 	return
 }
 
+// seqType is the index of the scan kernels for the element type of the
+// sequence tensors: 0 float32, 1 bfloat16 (core.ScanArgs).
+func seqType(s core.ScanArgs) int {
+	if s.IsBF16() {
+		return 1
+	}
+	return 0
+}
+
 // aligned16 reports whether the (B, ·, L) rows at these addresses can be
 // read with 16-byte loads: every address a multiple of 16 (absent tensors,
 // 0, are) and L a multiple of 4.
@@ -179,12 +188,13 @@ func (be *Backend) SelectiveScan(s core.ScanArgs) {
 	}
 	be.lock()
 	defer be.unlock()
-	u, delta, z, out := be.ptr(s.U), be.ptr(s.Delta), be.ptr(s.Z), be.ptr(s.Out)
-	bm, cm := be.ptr(s.B), be.ptr(s.C)
+	u, delta, z, out := be.ptrSeq(s.U), be.ptrSeq(s.Delta), be.ptrSeq(s.Z), be.ptrSeq(s.Out)
+	bm, cm := be.ptrSeq(s.B), be.ptrSeq(s.C)
+	ty := seqType(s)
 	if be.useFwd16(B, D, N) {
 		cfg := fwd16Configs[be.fwd16Cfg]
 		channels := cfg.threads / 16 // two per warp
-		be.launch(be.k.scanFwd16[be.fwd16Cfg], (D+channels-1)/channels, B, cfg.threads, 0,
+		be.launch(be.k.scanFwd16[ty][be.fwd16Cfg], (D+channels-1)/channels, B, cfg.threads, 0,
 			p(u), p(delta), p(be.ptr(s.A)), p(bm), p(cm), p(be.ptr(s.D)), p(z), p(be.ptr(s.DeltaBias)),
 			p(be.ptr(s.H0)), p(out), p(be.ptr(s.HLast)), 0, i(D), i(L), i(N), b(s.DeltaSoftplus),
 			b(aligned16(L, bm, cm)))
@@ -194,7 +204,7 @@ func (be *Backend) SelectiveScan(s core.ScanArgs) {
 	cfg := fwdConfigs[c]
 	smem, gcar := be.carries(cfg, cfg.fwdStatic(), 1, B, D, N)
 	defer be.done(gcar)
-	be.launch(be.k.scanFwd[c], (D+cfg.channels()-1)/cfg.channels(), B, cfg.threads, smem,
+	be.launch(be.k.scanFwd[ty][c], (D+cfg.channels()-1)/cfg.channels(), B, cfg.threads, smem,
 		p(u), p(delta), p(be.ptr(s.A)), p(bm), p(cm), p(be.ptr(s.D)), p(z), p(be.ptr(s.DeltaBias)),
 		p(be.ptr(s.H0)), p(out), p(be.ptr(s.HLast)), p(gcar.ptr), i(D), i(L), i(N), b(s.DeltaSoftplus),
 		b(aligned16(L, u, delta, z, out, bm, cm)))
@@ -217,8 +227,9 @@ func (be *Backend) SelectiveScanBackward(s core.ScanArgs, g core.ScanGrads) {
 	defer be.unlock()
 	defer runtime.KeepAlive(s)
 	defer runtime.KeepAlive(g)
-	u, delta, z, bm, cm := be.ptr(s.U), be.ptr(s.Delta), be.ptr(s.Z), be.ptr(s.B), be.ptr(s.C)
-	dout, du, ddelta, dz := be.ptr(g.DOut), be.ptr(g.DU), be.ptr(g.DDelta), be.ptr(g.DZ)
+	u, delta, z, bm, cm := be.ptrSeq(s.U), be.ptrSeq(s.Delta), be.ptrSeq(s.Z), be.ptrSeq(s.B), be.ptrSeq(s.C)
+	ty := seqType(s)
+	dout, du, ddelta, dz := be.ptrSeq(g.DOut), be.ptrSeq(g.DU), be.ptrSeq(g.DDelta), be.ptrSeq(g.DZ)
 	dB, dC := be.ptr(g.DB), be.ptr(g.DC)
 	bnl := int64(B) * int64(N) * int64(L)
 	if dB != 0 && bnl > 0 {
@@ -234,7 +245,7 @@ func (be *Backend) SelectiveScanBackward(s core.ScanArgs, g core.ScanGrads) {
 	defer be.done(ckpt)
 	smem, gcar := be.carries(cfg, cfg.bwdStatic(), 3, B, D, N)
 	defer be.done(gcar)
-	be.launch(be.k.scanBwd[c], (D+cfg.channels()-1)/cfg.channels(), B, cfg.threads, smem,
+	be.launch(be.k.scanBwd[ty][c], (D+cfg.channels()-1)/cfg.channels(), B, cfg.threads, smem,
 		p(u), p(delta), p(be.ptr(s.A)), p(bm), p(cm), p(be.ptr(s.D)), p(z), p(be.ptr(s.DeltaBias)),
 		p(be.ptr(s.H0)), p(dout), p(be.ptr(g.DHLast)), p(du), p(ddelta), p(be.ptr(g.DA)), p(dB), p(dC),
 		p(be.ptr(g.DD)), p(dz), p(be.ptr(g.DDeltaBias)), p(be.ptr(g.DH0)), p(ckpt.ptr), p(gcar.ptr),
