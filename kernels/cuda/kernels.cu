@@ -764,23 +764,63 @@ __device__ __forceinline__ void cp_async_wait_all() {
 #endif
 }
 
-// stage4 stages the group of four positions t .. t+3 of a row (all in or all
-// past L; the row 16-byte aligned for float, 8 for bf16x) into dst: float
-// rows by cp.async, bf16 rows by an 8-byte load widened in registers.
-__device__ __forceinline__ void stage4(float4* dst, const float* src, int t, int L) {
-	cp_async16(dst, t < L ? src + t : src, t < L ? 16 : 0);
+// cp_async8 is cp_async16 for 8 bytes (cp.async.ca: through L1).
+__device__ __forceinline__ void cp_async8(u32x2* dst, const bf16x* src, int src_bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800 && !defined(MK_EMULATION)
+	unsigned long long sa;
+	asm("cvta.to.shared.u64 %0, %1;" : "=l"(sa) : "l"(dst));
+	asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;" ::"r"((unsigned)sa), "l"(src), "r"(src_bytes)
+	             : "memory");
+#else
+	*dst = src_bytes ? *reinterpret_cast<const u32x2*>(src) : u32x2{0u, 0u};
+#endif
 }
-__device__ __forceinline__ void stage4(float4* dst, const bf16x* src, int t, int L) {
-	*dst = t < L ? ld4(src + t) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+
+// A staged row (starting at a multiple of F float4) holds, at group index k,
+// four positions: a float4 for float rows, or a u32x2 (four bfloat16, widened
+// when read) at element k of the row viewed as u32x2 for bf16 rows, so that
+// bf16 staging moves half the bytes, still by cp.async (and uses the first
+// half of the row's space). stage4 copies the group of four positions
+// t .. t+3 of a global row (all in or all past L; 16-byte aligned for float,
+// 8 for bf16x) to group k of staged row S.
+__device__ __forceinline__ void stage4(float4* S, int k, const float* src, int t, int L) {
+	cp_async16(S + k, t < L ? src + t : src, t < L ? 16 : 0);
+}
+__device__ __forceinline__ void stage4(float4* S, int k, const bf16x* src, int t, int L) {
+	cp_async8(reinterpret_cast<u32x2*>(S) + k, t < L ? src + t : src, t < L ? 8 : 0);
+}
+
+// group4 reads group k of a staging buffer as four floats.
+template <typename T>
+__device__ __forceinline__ float4 group4(const float4* S, int k);
+template <>
+__device__ __forceinline__ float4 group4<float>(const float4* S, int k) {
+	return S[k];
+}
+template <>
+__device__ __forceinline__ float4 group4<bf16x>(const float4* S, int k) {
+	const u32x2 q = reinterpret_cast<const u32x2*>(S)[k];
+	return make_float4(__uint_as_float(q.x << 16), __uint_as_float(q.x & 0xffff0000u), __uint_as_float(q.y << 16),
+	                   __uint_as_float(q.y & 0xffff0000u));
+}
+
+// put4 writes four floats to group k of a staging buffer (the unaligned
+// path of stage_rows).
+__device__ __forceinline__ void put4(float4* S, int k, float4 v, const float*) { S[k] = v; }
+__device__ __forceinline__ void put4(float4* S, int k, float4 v, const bf16x*) {
+	u32x2 q;
+	q.x = (unsigned)f32_to_bf16(v.x) | ((unsigned)f32_to_bf16(v.y) << 16);
+	q.y = (unsigned)f32_to_bf16(v.z) | ((unsigned)f32_to_bf16(v.w) << 16);
+	reinterpret_cast<u32x2*>(S)[k] = q;
 }
 
 // stage_rows copies rows n0 .. n0+nb−1 of M (N, L), positions c0 .. c0+32·I−1
 // (0 past L), into S: rows of 8·I float4, lane l's k-th group of four
-// positions (positions c0 + l·I + 4k ..) at index k·32 + l, so that the
-// lanes' 16-byte reads of a row (lane_items) are free of bank conflicts.
-// The global reads are coalesced; with vec, float rows are read
-// asynchronously (cp.async: the caller commits them and waits before its
-// block barrier), bf16 rows 8 bytes at a time; else element by element.
+// positions (positions c0 + l·I + 4k ..) at group index k·32 + l (stage4), so
+// that the lanes' reads of a row (lane_items) are free of bank conflicts.
+// The global reads are coalesced; with vec they are asynchronous (cp.async,
+// 16 bytes a group for float, 8 for bf16: the caller commits them and waits
+// before its block barrier); else element by element.
 template <int I, int NT, typename T>
 __device__ __forceinline__ void stage_rows(float4* S, const T* M, int n0, int nb, int c0, int L, bool vec) {
 	constexpr int F = 8 * I, Q = I / 4;
@@ -788,27 +828,28 @@ __device__ __forceinline__ void stage_rows(float4* S, const T* M, int n0, int nb
 		const int r = q / F, f = q % F;
 		const T* src = M + (i64)(n0 + r) * L;
 		const int t = c0 + 4 * f;
-		float4* dst = S + r * F + (f % Q) * 32 + f / Q;
+		float4* row = S + r * F; // rows start at multiples of F float4 whatever T
+		const int k = (f % Q) * 32 + f / Q;
 		if (vec) {
 			// L is a multiple of 4: a group is all in or all out.
-			stage4(dst, src, t, L);
+			stage4(row, k, src, t, L);
 		} else {
 			float4 v;
 			v.x = t < L ? ldf(src, t) : 0.0f;
 			v.y = t + 1 < L ? ldf(src, t + 1) : 0.0f;
 			v.z = t + 2 < L ? ldf(src, t + 2) : 0.0f;
 			v.w = t + 3 < L ? ldf(src, t + 3) : 0.0f;
-			*dst = v;
+			put4(row, k, v, src); // bf16 values stay exact: they were bf16
 		}
 	}
 }
 
 // lane_items reads lane's I positions of a staged row.
-template <int I>
+template <int I, typename T>
 __device__ __forceinline__ void lane_items(float (&v)[I], const float4* row, int lane) {
 #pragma unroll
 	for (int k = 0; k < I / 4; ++k) {
-		const float4 q = row[k * 32 + lane];
+		const float4 q = group4<T>(row, k * 32 + lane);
 		v[4 * k] = q.x;
 		v[4 * k + 1] = q.y;
 		v[4 * k + 2] = q.z;
@@ -932,8 +973,8 @@ __device__ __forceinline__ void scan_fwd(const T* __restrict__ u, const T* __res
 		for (int s = 0; s < nb; ++s) {
 			const int n = n0 + s;
 			float Bv[I], Cv[I], a[G][I];
-			lane_items<I>(Bv, S + s * F, lane);
-			lane_items<I>(Cv, S + (NSB + s) * F, lane);
+			lane_items<I, T>(Bv, S + s * F, lane);
+			lane_items<I, T>(Cv, S + (NSB + s) * F, lane);
 			AB pre[G], tot[G];
 #pragma unroll
 			for (int g = 0; g < G; ++g) {
@@ -1115,7 +1156,7 @@ __device__ __forceinline__ void scan_bwd(const T* __restrict__ u, const T* __res
 			for (int s = 0; s < nb; ++s) {
 				const int n = n0 + s;
 				float Bv[I];
-				lane_items<I>(Bv, S + s * F, lane);
+				lane_items<I, T>(Bv, S + s * F, lane);
 				if (!p1y) {
 					AB tot[G];
 #pragma unroll
@@ -1137,7 +1178,7 @@ __device__ __forceinline__ void scan_bwd(const T* __restrict__ u, const T* __res
 					}
 				} else {
 					float Cv[I], a[G][I];
-					lane_items<I>(Cv, S + (NSB + s) * F, lane);
+					lane_items<I, T>(Cv, S + (NSB + s) * F, lane);
 					AB pre[G], tot[G];
 #pragma unroll
 					for (int g = 0; g < G; ++g) {
@@ -1254,8 +1295,8 @@ __device__ __forceinline__ void scan_bwd(const T* __restrict__ u, const T* __res
 			for (int s = 0; s < nb; ++s) {
 				const int n = n0 + s;
 				float Bv[I], Cv[I], a[G][I], An[G];
-				lane_items<I>(Bv, S + s * F, lane);
-				lane_items<I>(Cv, S + (NSB + s) * F, lane);
+				lane_items<I, T>(Bv, S + s * F, lane);
+				lane_items<I, T>(Cv, S + (NSB + s) * F, lane);
 				AB pf[G], pr[G], tr[G];
 #pragma unroll
 				for (int g = 0; g < G; ++g) {
