@@ -16,7 +16,8 @@ import (
 // fragLen bases free of ambiguous bases are drawn at random positions
 // (seeded) — nTrain per species spread evenly over the other strains, nTest
 // per species from the held-out strain. A fragment never spans two records.
-// It returns the fragments, the species (sorted) and the held-out strain of
+// The test set depends on seed, fragLen and nTest only, not on nTrain. It
+// returns the fragments, the species (sorted) and the held-out strain of
 // each species.
 func SpeciesTask(root string, fragLen, nTrain, nTest int, seed uint64) (train, test []LabelledSeq, classes []string, heldOut map[string]string, err error) {
 	entries, err := os.ReadDir(root)
@@ -25,6 +26,9 @@ func SpeciesTask(root string, fragLen, nTrain, nTest int, seed uint64) (train, t
 	}
 	heldOut = map[string]string{}
 	r := rand.New(rand.NewPCG(seed, 0xd4a))
+	// The test fragments have their own generator, so that the test set
+	// depends on the seed, fragLen and nTest only, not on nTrain.
+	rt := rand.New(rand.NewPCG(seed, 0x7e57))
 	for _, e := range entries {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
@@ -51,7 +55,7 @@ func SpeciesTask(root string, fragLen, nTrain, nTest int, seed uint64) (train, t
 			}
 			train = append(train, frags...)
 		}
-		frags, err := fragments(last, species, fragLen, nTest, r)
+		frags, err := fragments(last, species, fragLen, nTest, rt)
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}

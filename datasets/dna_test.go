@@ -692,6 +692,13 @@ func TestSpeciesTaskRealGenomes(t *testing.T) {
 	if again[17].ID != train[17].ID {
 		t.Error("the task is not deterministic")
 	}
+	// More training fragments leave the test set as it was.
+	_, test2, _, _, _ := SpeciesTask(root, 1000, 100, 20, 7)
+	for i := range test {
+		if test2[i].ID != test[i].ID {
+			t.Fatalf("test fragment %d is %s with 100 training fragments, %s with 40", i, test2[i].ID, test[i].ID)
+		}
+	}
 }
 
 func TestTopClassesAndHoldOut(t *testing.T) {
