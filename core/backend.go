@@ -26,7 +26,8 @@ type Backend interface {
 	Download(dst []float32, src Tensor)
 	// Fill sets every element of t to v.
 	Fill(t Tensor, v float32)
-	// Copy sets dst = src (equal element counts).
+	// Copy sets dst = src (equal element counts); either may be bfloat16:
+	// into bfloat16 it rounds to nearest even, out of it it widens exactly.
 	Copy(dst, src Tensor)
 	// Axpy computes y += alpha·x elementwise (equal element counts).
 	Axpy(alpha float32, x, y Tensor)

@@ -76,8 +76,11 @@ func (o Ops) ToHost(t Tensor) []float32 {
 	return h
 }
 
-// Copy checks counts and sets dst = src.
+// Copy checks counts and sets dst = src, converting between float32 and
+// bfloat16.
 func (o Ops) Copy(dst, src Tensor) {
+	needAny("Copy", "dst", dst, dst.Shape...)
+	needAny("Copy", "src", src, src.Shape...)
 	sameCount("Copy", dst, src)
 	o.Backend.Copy(dst, src)
 }

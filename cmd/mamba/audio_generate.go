@@ -17,7 +17,7 @@ import (
 // generateAudio continues a clip (or silence) with an audio model, sample by
 // sample through the recurrent state, and writes the WAV and its PNG.
 func generateAudio(dir string, meta map[string]any, promptWav, out string, seconds, temperature float64, topK int,
-	topP, minP float64, seed uint64, device string, stdout, stderr io.Writer) error {
+	topP, minP float64, seed uint64, device *deviceSpec, stdout, stderr io.Writer) error {
 	if out == "" {
 		return usagef("generate: an audio model needs --out FILE.wav")
 	}
@@ -29,7 +29,7 @@ func generateAudio(dir string, meta map[string]any, promptWav, out string, secon
 	if rate <= 0 {
 		return fmt.Errorf("%s: mambakit.json gives no sample rate", dir)
 	}
-	be, err := openBackend(device)
+	be, err := device.open()
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usagef("bench: --weights %q: f32 or bf16", *weights)
 	}
-	be, err := openBackend(*device)
+	be, err := device.open()
 	if err != nil {
 		return err
 	}

@@ -158,7 +158,7 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 	if o.rmsLevel < 0 || o.rmsLevel > 1 {
 		return usagef("classify train: --rms-level %g is outside 0 … 1", o.rmsLevel)
 	}
-	be, err := openBackend(*device)
+	be, err := device.open()
 	if err != nil {
 		return err
 	}
@@ -379,8 +379,8 @@ func writeMetaFile(dir string, meta map[string]any) error {
 
 // loadClassifier reads a classifier directory and its mambakit.json, which
 // gives its modality, crop length and, for audio, rate and clip length.
-func loadClassifier(dir, device string) (*mamba.Classifier, map[string]any, int, error) {
-	be, err := openBackend(device)
+func loadClassifier(dir string, device *deviceSpec) (*mamba.Classifier, map[string]any, int, error) {
+	be, err := device.open()
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -428,7 +428,7 @@ func runClassifyEval(args []string, stdout, stderr io.Writer) error {
 	if err := required(fs, "model"); err != nil {
 		return err
 	}
-	c, meta, L, err := loadClassifier(*model, *device)
+	c, meta, L, err := loadClassifier(*model, device)
 	if err != nil {
 		return err
 	}
@@ -468,7 +468,7 @@ func runClassifyPredict(args []string, stdout, stderr io.Writer) error {
 	if err := required(fs, "model", "input", "out"); err != nil {
 		return err
 	}
-	c, meta, L, err := loadClassifier(*model, *device)
+	c, meta, L, err := loadClassifier(*model, device)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func runDump(args []string, stdout, stderr io.Writer) error {
 	if err := required(fs, "model", "tokens", "out"); err != nil {
 		return err
 	}
-	be, err := openBackend(*device)
+	be, err := device.open()
 	if err != nil {
 		return err
 	}

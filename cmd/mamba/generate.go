@@ -65,7 +65,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		if meta != nil && meta["modality"] == "audio" {
-			return generateAudio(dir, meta, *promptWav, *outWav, *seconds, *temperature, *topK, *topP, *minP, *seed, *device, stdout, stderr)
+			return generateAudio(dir, meta, *promptWav, *outWav, *seconds, *temperature, *topK, *topP, *minP, *seed, device, stdout, stderr)
 		}
 	}
 	if (*promptText == "") == (*promptIDs == "") {
@@ -90,7 +90,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	be, err := openBackend(*device)
+	be, err := device.open()
 	if err != nil {
 		return err
 	}

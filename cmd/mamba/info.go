@@ -24,7 +24,7 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// Loading the weights too makes info a check of the whole checkpoint.
-	be, _ := openBackend("cpu")
+	be, _ := openBackend("cpu", "fp32")
 	dir, err := checkpoint.Resolve(*model)
 	if err != nil {
 		return err

@@ -174,6 +174,7 @@ func TestHelpAndUsageErrors(t *testing.T) {
 		{[]string{"dump", "--model", fixture("mamba1-tiny"), "--tokens", filepath.Join(fixture("mamba1-tiny"), "model.safetensors"), "--out", "x"}, 1, `no tensor "input_ids"`},
 		{[]string{"bench", "--preset", "huge"}, 2, "unknown preset"},
 		{[]string{"dump", "--device", "tpu", "--model", "a", "--tokens", "b", "--out", "c"}, 2, "unknown backend"},
+		{[]string{"pretrain", "--precision", "fp16"}, 2, `--precision "fp16"`},
 	}
 	for _, c := range cases {
 		code, _, stderr := cli(c.args...)
@@ -216,6 +217,18 @@ func TestPretrainEvalGenerate(t *testing.T) {
 	code2, stdout2, _ := cli("generate", "--model", out, "--prompt", "Call me", "--max-new-tokens", "10", "--greedy")
 	if code != 0 || code2 != 0 || !strings.HasPrefix(stdout, "Call me") || stdout != stdout2 {
 		t.Fatalf("generate: top-k 1 %q (status %d, %s) differs from greedy %q", stdout, code, stderr, stdout2)
+	}
+	// Mixed precision: the same run in bf16 trains, and its checkpoints are
+	// the float32 ones eval reads.
+	outBF := filepath.Join(t.TempDir(), "run-bf16")
+	code, stdout, stderr = cli("pretrain", "--size", "tiny", "--steps", "4", "--batch", "2", "--seq-len", "32",
+		"--eval-seqs", "4", "--precision", "bf16", "--out", outBF)
+	if code != 0 || !strings.Contains(stdout, "trained 4 steps") {
+		t.Fatalf("pretrain --precision bf16: status %d: %s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr = cli("eval", "--model", outBF, "--data", filepath.Join(outBF, "heldout.txt"), "--seq-len", "64",
+		"--max-seqs", "4", "--precision", "bf16"); code != 0 || !strings.Contains(stdout, "bits/byte") {
+		t.Fatalf("eval --precision bf16: status %d: %s%s", code, stdout, stderr)
 	}
 	// Resuming a finished run changes nothing but is accepted; a fresh run
 	// into the same folder is refused.

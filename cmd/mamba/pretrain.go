@@ -136,7 +136,7 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	if !(*valFrac > 0 && *valFrac < 1) {
 		return usagef("pretrain: --val-frac %g must be in (0, 1)", *valFrac)
 	}
-	be, err := openBackend(*device)
+	be, err := device.open()
 	if err != nil {
 		return err
 	}

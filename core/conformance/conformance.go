@@ -52,6 +52,38 @@ func Run(t *testing.T, be core.Backend, tol Tolerances) {
 	t.Run("CrossEntropy", s.crossEntropy)
 	t.Run("AdamW", s.adamw)
 	t.Run("Flip", s.flip)
+	t.Run("CopyConvert", s.copyConvert)
+}
+
+// copyConvert copies float32 → bfloat16 (round to nearest, ties to even),
+// bfloat16 → float32 (exact), and within each type, at offsets into larger
+// storages.
+func (s *suite) copyConvert(t *testing.T) {
+	s.t = t
+	// 1 + 2⁻⁸ is a tie (rounds down to 1, even); 1 + 3·2⁻⁸ rounds up to
+	// 1 + 2⁻⁶; 65504 and 1e-30 are in range.
+	v := []float64{1, -2.5, 3.14159, 1e-30, 65504, 1.00390625, 1.01171875}
+	for i, x := range v {
+		v[i] = float64(float32(x))
+	}
+	v = append(v, s.rnd(1000, 3)...)
+	want := RoundBF16(v)
+	n := len(v)
+	big := s.put(append(make([]float64, 5), v...), n+5)
+	src := core.Tensor{Shape: []int{n}, Store: big.Store, Off: big.Off + 5}
+	h := s.ops.AllocBF16(n + 3)
+	hv := core.Tensor{Shape: []int{n}, Store: h.Store, Off: h.Off + 3}
+	s.ops.Copy(hv, src)
+	s.check("copy float32 → bfloat16", 0, s.get(hv), want)
+	h2 := s.ops.AllocBF16(n)
+	s.ops.Copy(h2, hv)
+	s.check("copy bfloat16 → bfloat16", 0, s.get(h2), want)
+	back := s.ops.Alloc(n)
+	s.ops.Copy(back, h2)
+	s.check("copy bfloat16 → float32", 0, s.get(back), want)
+	f := s.ops.Alloc(n)
+	s.ops.Copy(f, src)
+	s.check("copy float32 → float32", 0, s.get(f), v)
 }
 
 // rnd returns n normal values scaled by scale, rounded to float32 precision.

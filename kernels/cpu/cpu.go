@@ -85,8 +85,25 @@ func (*Backend) Fill(t core.Tensor, v float32) {
 	}
 }
 
-// Copy implements core.Backend.
-func (*Backend) Copy(dst, src core.Tensor) { copy(dst.Host(), src.Host()) }
+// Copy implements core.Backend, converting when one side is bfloat16.
+func (*Backend) Copy(dst, src core.Tensor) {
+	switch db, sb := dst.IsBF16(), src.IsBF16(); {
+	case db && sb:
+		copy(dst.BF16(), src.BF16())
+	case !db && !sb:
+		copy(dst.Host(), src.Host())
+	case sb:
+		d, h := dst.Host(), src.BF16()
+		parallelFor(len(h), 1<<16, func(lo, hi int) { widenBF16(d[lo:hi], h[lo:hi]) })
+	default:
+		h, v := dst.BF16(), src.Host()
+		parallelFor(len(v), 1<<16, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				h[i] = tensorfile.Float32ToBF16(v[i])
+			}
+		})
+	}
+}
 
 // Flip implements core.Backend: reverses the innermost dimension.
 func (*Backend) Flip(dst, src core.Tensor) {
