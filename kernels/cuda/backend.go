@@ -239,24 +239,21 @@ func (ks *kernelSet) load(drv *driver) error {
 		{"ce_fwd", &ks.ceFwd}, {"ce_bwd", &ks.ceBwd},
 		{"scan_step", &ks.scanStep},
 	}
+	add := func(k *kernel, format string, a ...any) {
+		table = append(table, struct {
+			name string
+			k    *kernel
+		}{fmt.Sprintf(format, a...), k})
+	}
 	for ty, suffix := range []string{"", "_bf16"} {
 		for c, cfg := range fwd16Configs {
-			table = append(table, struct {
-				name string
-				k    *kernel
-			}{fmt.Sprintf("scan_fwd16_%d_%d%s", cfg.threads, cfg.minBlocks, suffix), &ks.scanFwd16[ty][c]})
+			add(&ks.scanFwd16[ty][c], "scan_fwd16_%d_%d%s", cfg.threads, cfg.minBlocks, suffix)
 		}
 		for c, cfg := range fwdConfigs {
-			table = append(table, struct {
-				name string
-				k    *kernel
-			}{fmt.Sprintf("scan_fwd_%dx%d%s", cfg.threads, cfg.items, suffix), &ks.scanFwd[ty][c]})
+			add(&ks.scanFwd[ty][c], "scan_fwd_%dx%d%s", cfg.threads, cfg.items, suffix)
 		}
 		for c, cfg := range bwdConfigs {
-			table = append(table, struct {
-				name string
-				k    *kernel
-			}{fmt.Sprintf("scan_bwd_%dx%d%s", cfg.threads, cfg.items, suffix), &ks.scanBwd[ty][c]})
+			add(&ks.scanBwd[ty][c], "scan_bwd_%dx%d%s", cfg.threads, cfg.items, suffix)
 		}
 	}
 	for _, e := range table {

@@ -64,7 +64,11 @@ func TestConformance(t *testing.T) {
 // putF64 uploads float64 values (already float32-representable) into a new
 // device tensor.
 func putF64(be *Backend, v []float64, shape ...int) core.Tensor {
-	t := be.Alloc(shape...)
+	return upload(be, be.Alloc(shape...), v)
+}
+
+// upload copies v into t (rounding as Upload does) and returns t.
+func upload(be *Backend, t core.Tensor, v []float64) core.Tensor {
 	h := make([]float32, len(v))
 	for j, x := range v {
 		h[j] = float32(x)
@@ -124,13 +128,7 @@ func randScan(r *rand.Rand, B, D, L, N int, opt, softplus bool) *ref.Scan {
 // putBF16F64 uploads float64 values into a new bfloat16 device tensor
 // (rounding to nearest even).
 func putBF16F64(be *Backend, v []float64, shape ...int) core.Tensor {
-	t := be.AllocBF16(shape...)
-	h := make([]float32, len(v))
-	for j, x := range v {
-		h[j] = float32(x)
-	}
-	be.Upload(t, h)
-	return t
+	return upload(be, be.AllocBF16(shape...), v)
 }
 
 // checkScan runs the forward and backward of sc on be and compares every
