@@ -79,7 +79,7 @@ func classDataFlags(fs interface {
 	data := fs.String("data", "", "dataset: a Genomic Benchmarks folder, a CSV/TSV table, a labelled FASTA (with --label), or an audio folder <class>/*.wav")
 	test := fs.String("test", "", "a separate test set in the same form (default: every 5th example of each class held out)")
 	label := fs.String("label", "", "labelled FASTA: field:K or re:<regexp> locating the label in each header")
-	fragLen := fs.Int("frag-len", 0, "species task: fragment length (0: 1000); phylum task: cut the test sequences into reads of this length, and train the baselines on such reads (0: whole sequences)")
+	fragLen := fs.Int("frag-len", 0, "species task: fragment length (0: 1000); phylum task: cut the test sequences into reads of this length, and train the baselines on such reads (0: whole sequences; give --seq-len the same length so that training crops are reads too)")
 	split := fs.String("split", "genus", "phylum task: genus (every 5th genus of each phylum held out whole) or sequence (every 5th sequence)")
 	perClass := fs.Int("per-class", 2000, "species task: training fragments per species")
 	testPerClass := fs.Int("test-per-class", 500, "species task: test fragments per species")
