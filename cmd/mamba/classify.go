@@ -58,8 +58,10 @@ type classData struct {
 	pad         int32
 	about       string
 	augment     func([]int32, *rand.Rand) []int32
-	conjoin     func([]int32) []int32                           // a transform whose prediction should equal the input's (DNA: reverse complement)
-	baseline    func(log io.Writer) map[string]classify.Metrics // log: progress messages
+	conjoin     func([]int32) []int32 // a transform whose prediction should equal the input's (DNA: reverse complement)
+	// baseline fits and scores the baselines (log: progress messages); info
+	// says how they were fitted, for results.json.
+	baseline    func(log io.Writer) (scores map[string]classify.Metrics, info map[string]any)
 	readPredict func(path string) ([]classify.Example, error)
 }
 
@@ -314,9 +316,13 @@ func scoreAndReport(c *mamba.Classifier, cd *classData, L, batch int, out string
 		}
 		entry["confusion_png"] = png
 		if set == "test" && baseline {
-			for name, bm := range cd.baseline(stderr) {
-				row(set, name, bm)
-				entry[name] = bm
+			scores, info := cd.baseline(stderr)
+			for _, name := range sortedKeys(scores) {
+				row(set, name, scores[name])
+				entry[name] = scores[name]
+			}
+			if info != nil {
+				entry["baselines"] = info
 			}
 		}
 		results[set] = entry

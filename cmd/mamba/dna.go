@@ -287,7 +287,7 @@ func dnaClassData(o classOptions) (*classData, error) {
 			return dna.ReverseComplement(ids)
 		}
 	}
-	cd.baseline = func(log io.Writer) map[string]classify.Metrics {
+	cd.baseline = func(log io.Writer) (map[string]classify.Metrics, map[string]any) {
 		return dnaBaselines(train, baseTrain, test, classes, o.fragLen, holdOut, log)
 	}
 	cd.readPredict = dnaReadPredict
@@ -317,7 +317,7 @@ var logisticL2s = []float64{1e-3, 1e-2, 1e-1}
 // was (holdOut) and before cutting reads of fragLen bases so that no
 // sequence is on both sides; then the model is refitted on all of them.
 func dnaBaselines(train, baseTrain, test []datasets.LabelledSeq, classes []string, fragLen int,
-	holdOut func([]datasets.LabelledSeq) (fit, val []datasets.LabelledSeq), stderr io.Writer) map[string]classify.Metrics {
+	holdOut func([]datasets.LabelledSeq) (fit, val []datasets.LabelledSeq), stderr io.Writer) (map[string]classify.Metrics, map[string]any) {
 	idx := map[string]int{}
 	for i, c := range classes {
 		idx[c] = i
@@ -363,8 +363,10 @@ func dnaBaselines(train, baseTrain, test []datasets.LabelledSeq, classes []strin
 		yv32[i] = int32(v)
 	}
 	bestL2, bestLoss := 0.0, math.Inf(1)
+	valLoss := map[string]float64{}
 	for _, l2 := range logisticL2s {
 		m := score(dna.FitLogistic(xf, yf, len(classes), 6, l2, true).Predict, xv, yv32)
+		valLoss[fmt.Sprint(l2)] = m.Loss
 		fmt.Fprintf(stderr, "6-mer logistic regression, L2 %g: validation cross-entropy %.4f, accuracy %.4f\n", l2, m.Loss, m.Accuracy)
 		if m.Loss < bestLoss {
 			bestL2, bestLoss = l2, m.Loss
@@ -374,9 +376,10 @@ func dnaBaselines(train, baseTrain, test []datasets.LabelledSeq, classes []strin
 	nb := dna.FitNaiveBayes(xtr, ytr, len(classes), 6, 1, true)
 	lr := dna.FitLogistic(xtr, ytr, len(classes), 6, bestL2, true)
 	return map[string]classify.Metrics{
-		"6-mer naive Bayes":         score(nb.Predict, xte, labels),
-		"6-mer logistic regression": score(lr.Predict, xte, labels),
-	}
+			"6-mer naive Bayes":         score(nb.Predict, xte, labels),
+			"6-mer logistic regression": score(lr.Predict, xte, labels),
+		}, map[string]any{"k": 6, "canonical": true, "naive_bayes_alpha": 1, "logistic_l2": bestL2,
+			"logistic_l2_validation_loss": valLoss, "training_examples": len(xtr)}
 }
 
 // dnaReadPredict reads the sequences of a FASTA file for prediction.

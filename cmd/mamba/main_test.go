@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -299,6 +300,11 @@ func TestClassifyDNA(t *testing.T) {
 	acc := res["test"].(map[string]any)["mamba"].(map[string]any)["Accuracy"].(float64)
 	if acc < 0.9 {
 		t.Errorf("accuracy %.3f on an easy composition task", acc)
+	}
+	// The baselines record how they were fitted: the L2 chosen on validation.
+	bl, _ := res["test"].(map[string]any)["baselines"].(map[string]any)
+	if l2, ok := bl["logistic_l2"].(float64); !ok || !slices.Contains([]float64{1e-3, 1e-2, 1e-1}, l2) || bl["k"] != 6.0 {
+		t.Errorf("results.json baselines: %v", bl)
 	}
 	evalOut := filepath.Join(t.TempDir(), "new", "eval")
 	code, stdout, stderr = cli("classify", "eval", "--model", filepath.Join(out, "model"), "--data", root, "--out", evalOut)
