@@ -1,7 +1,6 @@
 package amp_test
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -89,37 +88,15 @@ func TestGemmRoundsFactors(t *testing.T) {
 // logits and gradients must stay within bfloat16's precision of float32's.
 func TestModelUnderAMP(t *testing.T) {
 	cfg := mamba.DefaultConfig(64, 2, 50)
-	cfg.DState = 16
 	const B, L = 2, 40
 	ids := make([]int32, B*L)
 	r := rand.New(rand.NewPCG(3, 4))
 	for i := range ids {
 		ids[i] = int32(r.IntN(cfg.Vocab))
 	}
-	targets := mamba.NextTokenTargets(ids, B, L)
-	run := func(be core.Backend) (loss float64, logits []float32, grads map[string][]float32) {
-		m, err := mamba.New(cfg, be)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.P.Init(m.Cfg, be, rand.New(rand.NewPCG(5, 6)))
-		pass, err := m.Forward(ids, B, L, mamba.ForwardOptions{Train: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		loss, _ = m.Loss(pass, targets)
-		logits = m.Ops.ToHost(pass.Logits)
-		g := mamba.NewParams(m.Cfg, be)
-		m.Backward(pass, targets, g)
-		grads = map[string][]float32{}
-		for _, p := range g.List() {
-			grads[p.Name] = m.Ops.ToHost(p.T)
-		}
-		return loss, logits, grads
-	}
-	loss32, logits32, grads32 := run(cpu.New())
+	want := mambatest.TrainPass(t, cpu.New(), cfg, ids, B, L, 5)
 	s := &spy{Backend: cpu.New()}
-	lossBF, logitsBF, gradsBF := run(amp.Wrap(s, amp.Options{Scan: true}))
+	got := mambatest.TrainPass(t, amp.Wrap(s, amp.Options{Scan: true}), cfg, ids, B, L, 5)
 
 	if s.gemms == 0 || s.gemmsBF16 != s.gemms || s.scans == 0 || s.scansBF16 != s.scans {
 		t.Errorf("%d of %d products and %d of %d scans reached the backend in bfloat16", s.gemmsBF16, s.gemms, s.scansBF16, s.scans)
@@ -129,23 +106,16 @@ func TestModelUnderAMP(t *testing.T) {
 	// the log): loss 3e-6 relative (the mean over 78 targets averages the
 	// errors out), logits 4.9e-3, gradients ≤ 1.1e-2; the bounds are 3–4×
 	// those, and far below what a wrong rounding or a dropped term gives.
-	if d := math.Abs(lossBF - loss32); d > 1e-5*loss32 {
-		t.Errorf("loss %.6f under amp, %.6f in float32", lossBF, loss32)
+	eLoss, eLogits, eGrad, name := mambatest.Diff(got, want)
+	if eLoss > 1e-5 {
+		t.Errorf("loss %.6f under amp, %.6f in float32", got.Loss, want.Loss)
 	}
-	eLogits := mambatest.RelL2(mambatest.F64(logitsBF), mambatest.F64(logits32))
 	if eLogits > 1.5e-2 {
 		t.Errorf("logits: relative L2 error %.3g under amp", eLogits)
 	}
-	worst, worstName := 0.0, ""
-	for name, g32 := range grads32 {
-		e := mambatest.RelL2(mambatest.F64(gradsBF[name]), mambatest.F64(g32))
-		if e > worst {
-			worst, worstName = e, name
-		}
-	}
-	if worst > 4e-2 {
-		t.Errorf("gradient %s: relative L2 error %.3g under amp", worstName, worst)
+	if eGrad > 4e-2 {
+		t.Errorf("gradient %s: relative L2 error %.3g under amp", name, eGrad)
 	}
 	t.Logf("loss %.6f (float32 %.6f), logits rel. L2 %.2g, worst gradient rel. L2 %.2g (%s); %d products, %d scans in bf16",
-		lossBF, loss32, eLogits, worst, worstName, s.gemmsBF16, s.scansBF16)
+		got.Loss, want.Loss, eLogits, eGrad, name, s.gemmsBF16, s.scansBF16)
 }
