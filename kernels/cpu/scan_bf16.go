@@ -1,9 +1,6 @@
 package cpu
 
-import (
-	"github.com/mambakit/mambakit/core"
-	"github.com/mambakit/mambakit/core/tensorfile"
-)
+import "github.com/mambakit/mambakit/core"
 
 // The bfloat16 scan on the CPU: the sequence tensors are widened to float32
 // copies, the float32 scan runs on them, and its sequence outputs are
@@ -12,65 +9,70 @@ import (
 // each sequence tensor; the CPU's bf16 win is in the weights (decode), not
 // here.
 
-// widened returns a float32 copy of a bfloat16 tensor (the zero Tensor
+// pooled hands out float32 tensors in pooled buffers (getBuf) and gives them
+// back at release.
+type pooled []([]float32)
+
+// widened returns a float32 copy of a bfloat16 tensor (f32; the zero Tensor
 // stays zero).
-func widened(t core.Tensor) core.Tensor {
+func (p *pooled) widened(t core.Tensor) core.Tensor {
 	if t.IsNil() {
 		return t
 	}
-	w := core.NewHost(t.Shape...)
-	h, o := t.BF16(), w.Host()
-	parallelFor(len(h), 1<<14, func(lo, hi int) { widenBF16(o[lo:hi], h[lo:hi]) })
-	return w
+	v, _ := f32(t)
+	*p = append(*p, v)
+	return core.FromHost(v, t.Shape...)
 }
 
-// newLike returns a float32 tensor of t's shape, or the zero Tensor for a
-// zero t.
-func newLike(t core.Tensor) core.Tensor {
+// like returns an uninitialised float32 tensor of t's shape, or the zero
+// Tensor for a zero t: for outputs the scan overwrites.
+func (p *pooled) like(t core.Tensor) core.Tensor {
 	if t.IsNil() {
 		return t
 	}
-	return core.NewHost(t.Shape...)
+	v := getBuf(t.Numel())
+	*p = append(*p, v)
+	return core.FromHost(v, t.Shape...)
 }
 
-// roundInto rounds the float32 tensor src into the bfloat16 tensor dst.
-func roundInto(dst, src core.Tensor) {
-	if dst.IsNil() {
-		return
+func (p *pooled) release() {
+	for _, v := range *p {
+		putBuf(v)
 	}
-	h, s := dst.BF16(), src.Host()
-	parallelFor(len(h), 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			h[i] = tensorfile.Float32ToBF16(s[i])
-		}
-	})
+	*p = nil
 }
 
 // widenScan returns float32 versions of bfloat16 scan arguments, with fresh
 // float32 tensors for the sequence output.
-func widenScan(s core.ScanArgs) core.ScanArgs {
+func (p *pooled) widenScan(s core.ScanArgs) core.ScanArgs {
 	w := s
-	w.U, w.Delta, w.B, w.C, w.Z = widened(s.U), widened(s.Delta), widened(s.B), widened(s.C), widened(s.Z)
-	w.Out = newLike(s.Out)
+	w.U, w.Delta, w.B, w.C, w.Z = p.widened(s.U), p.widened(s.Delta), p.widened(s.B), p.widened(s.C), p.widened(s.Z)
+	w.Out = p.like(s.Out)
 	return w
 }
 
 // selectiveScanBF16 is SelectiveScan for bfloat16 sequence tensors.
 func (be *Backend) selectiveScanBF16(s core.ScanArgs) {
-	w := widenScan(s)
+	var p pooled
+	defer p.release()
+	w := p.widenScan(s)
 	be.SelectiveScan(w)
-	roundInto(s.Out, w.Out)
+	be.Copy(s.Out, w.Out) // rounds to bfloat16
 }
 
 // selectiveScanBackwardBF16 is SelectiveScanBackward for bfloat16 sequence
 // tensors (DOut, DU, DDelta, DZ bfloat16; the rest float32).
 func (be *Backend) selectiveScanBackwardBF16(s core.ScanArgs, g core.ScanGrads) {
-	w := widenScan(s)
+	var p pooled
+	defer p.release()
+	w := p.widenScan(s)
 	wg := g
-	wg.DOut = widened(g.DOut)
-	wg.DU, wg.DDelta, wg.DZ = newLike(g.DU), newLike(g.DDelta), newLike(g.DZ)
+	wg.DOut = p.widened(g.DOut)
+	wg.DU, wg.DDelta, wg.DZ = p.like(g.DU), p.like(g.DDelta), p.like(g.DZ)
 	be.SelectiveScanBackward(w, wg)
-	roundInto(g.DU, wg.DU)
-	roundInto(g.DDelta, wg.DDelta)
-	roundInto(g.DZ, wg.DZ)
+	for _, o := range [][2]core.Tensor{{g.DU, wg.DU}, {g.DDelta, wg.DDelta}, {g.DZ, wg.DZ}} {
+		if !o[0].IsNil() {
+			be.Copy(o[0], o[1]) // rounds to bfloat16
+		}
+	}
 }
