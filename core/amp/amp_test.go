@@ -89,11 +89,7 @@ func TestGemmRoundsFactors(t *testing.T) {
 func TestModelUnderAMP(t *testing.T) {
 	cfg := mamba.DefaultConfig(64, 2, 50)
 	const B, L = 2, 40
-	ids := make([]int32, B*L)
-	r := rand.New(rand.NewPCG(3, 4))
-	for i := range ids {
-		ids[i] = int32(r.IntN(cfg.Vocab))
-	}
+	ids := mambatest.RandomIDs(rand.New(rand.NewPCG(3, 4)), B*L, cfg.Vocab)
 	want := mambatest.TrainPass(t, cpu.New(), cfg, ids, B, L, 5)
 	s := &spy{Backend: cpu.New()}
 	got := mambatest.TrainPass(t, amp.Wrap(s, amp.Options{Scan: true}), cfg, ids, B, L, 5)

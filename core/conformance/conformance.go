@@ -343,13 +343,27 @@ func (s *suite) convStep(t *testing.T) {
 	}
 }
 
-// scanCase builds a random scan; A is negative as in Mamba (A = −exp(A_log)).
+// scanCase builds a random scan (RandomScan) from the suite's source.
 func (s *suite) scanCase(B, D, L, N int, opt bool, softplus bool) *ref.Scan {
+	return RandomScan(s.r, B, D, L, N, opt, softplus)
+}
+
+// RandomScan builds a random scan with Mamba's signs, every value float32:
+// A negative (A = −exp(A_log)), and without softplus positive time steps
+// and bias; opt adds D, z, delta_bias and h0.
+func RandomScan(r *rand.Rand, B, D, L, N int, opt bool, softplus bool) *ref.Scan {
+	rnd := func(n int, scale float64) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = float64(float32(scale * r.NormFloat64()))
+		}
+		return v
+	}
 	sc := &ref.Scan{Bsz: B, D: D, L: L, N: N, Softplus: softplus,
-		U: s.rnd(B*D*L, 1), Delta: s.rnd(B*D*L, 0.5), B: s.rnd(B*N*L, 1), C: s.rnd(B*N*L, 1)}
+		U: rnd(B*D*L, 1), Delta: rnd(B*D*L, 0.5), B: rnd(B*N*L, 1), C: rnd(B*N*L, 1)}
 	sc.A = make([]float64, D*N)
 	for i := range sc.A {
-		sc.A[i] = float64(float32(-(0.5 + 2*s.r.Float64())))
+		sc.A[i] = float64(float32(-(0.5 + 2*r.Float64())))
 	}
 	if !softplus {
 		for i := range sc.Delta {
@@ -357,10 +371,10 @@ func (s *suite) scanCase(B, D, L, N int, opt bool, softplus bool) *ref.Scan {
 		}
 	}
 	if opt {
-		sc.Dskip, sc.Z, sc.DeltaBias, sc.H0 = s.rnd(D, 1), s.rnd(B*D*L, 1), s.rnd(D, 0.3), s.rnd(B*D*N, 1)
+		sc.Dskip, sc.Z, sc.DeltaBias, sc.H0 = rnd(D, 1), rnd(B*D*L, 1), rnd(D, 0.3), rnd(B*D*N, 1)
 		if !softplus {
 			for i := range sc.DeltaBias {
-				sc.DeltaBias[i] = float64(float32(math.Abs(sc.DeltaBias[i])))
+				sc.DeltaBias[i] = math.Abs(sc.DeltaBias[i])
 			}
 		}
 	}

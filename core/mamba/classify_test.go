@@ -8,6 +8,7 @@ import (
 
 	"github.com/mambakit/mambakit/core/conformance"
 	"github.com/mambakit/mambakit/core/mamba"
+	"github.com/mambakit/mambakit/core/mamba/mambatest"
 	"github.com/mambakit/mambakit/core/ref"
 )
 
@@ -77,7 +78,7 @@ func TestClassifier(t *testing.T) {
 			// Non-zero bias, so that a mistake in it shows.
 			m.Ops.Upload(cl.Bias, []float32{0.1, -0.2, 0.05})
 			B, L, C := 3, 6, 3
-			ids := randomIDs(r, B*L, gc.cfg.Vocab)
+			ids := mambatest.RandomIDs(r, B*L, gc.cfg.Vocab)
 			lens := []int{6, 4, 1}
 			labels := []int32{2, 0, 1}
 			w, bias := f64(m.Ops.ToHost(cl.W)), f64(m.Ops.ToHost(cl.Bias))

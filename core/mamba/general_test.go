@@ -9,6 +9,7 @@ import (
 
 	"github.com/mambakit/mambakit/core/conformance"
 	"github.com/mambakit/mambakit/core/mamba"
+	"github.com/mambakit/mambakit/core/mamba/mambatest"
 	"github.com/mambakit/mambakit/core/ref"
 	"github.com/mambakit/mambakit/kernels/cpu"
 )
@@ -203,14 +204,6 @@ func randomModel(t *testing.T, cfg mamba.Config, seed uint64) (*mamba.Model, *re
 	return m, rm
 }
 
-func randomIDs(r *rand.Rand, n, vocab int) []int32 {
-	ids := make([]int32, n)
-	for i := range ids {
-		ids[i] = int32(r.IntN(vocab))
-	}
-	return ids
-}
-
 // generalConfigs are shapes no fixture has: conv widths 1 and 2, expand 3,
 // N = 1 and 17, dt_rank 1, d_inner not a multiple of expand·d_model, biases,
 // untied heads, and lengths shorter than the convolution.
@@ -252,7 +245,7 @@ func TestModelMatchesReference(t *testing.T) {
 	for i, c := range generalConfigs() {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			m, rm := randomModel(t, c.cfg, uint64(i))
-			ids := randomIDs(rand.New(rand.NewPCG(uint64(i), 1)), c.B*c.L, c.cfg.Vocab)
+			ids := mambatest.RandomIDs(rand.New(rand.NewPCG(uint64(i), 1)), c.B*c.L, c.cfg.Vocab)
 			pass, err := m.Forward(ids, c.B, c.L, mamba.ForwardOptions{Hidden: true})
 			if err != nil {
 				t.Fatal(err)
@@ -281,7 +274,7 @@ func TestModelGradients(t *testing.T) {
 		c.L = min(c.L, 9)
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			m, rm := randomModel(t, c.cfg, uint64(100+i))
-			ids := randomIDs(rand.New(rand.NewPCG(uint64(i), 2)), c.B*c.L, c.cfg.Vocab)
+			ids := mambatest.RandomIDs(rand.New(rand.NewPCG(uint64(i), 2)), c.B*c.L, c.cfg.Vocab)
 			pass, err := m.Forward(ids, c.B, c.L, mamba.ForwardOptions{Train: true})
 			if err != nil {
 				t.Fatal(err)
@@ -337,7 +330,7 @@ func TestStepMatchesForward(t *testing.T) {
 				return
 			}
 			m, _ := randomModel(t, c.cfg, uint64(200+i))
-			ids := randomIDs(rand.New(rand.NewPCG(uint64(i), 3)), c.B*c.L, c.cfg.Vocab)
+			ids := mambatest.RandomIDs(rand.New(rand.NewPCG(uint64(i), 3)), c.B*c.L, c.cfg.Vocab)
 			pass, err := m.Forward(ids, c.B, c.L, mamba.ForwardOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -415,8 +408,8 @@ func TestWorkspaceReuse(t *testing.T) {
 	c := generalConfigs()[1]
 	m, _ := randomModel(t, c.cfg, 300)
 	r := rand.New(rand.NewPCG(5, 5))
-	ids := randomIDs(r, c.B*c.L, c.cfg.Vocab)
-	other := randomIDs(r, 2*5, c.cfg.Vocab)
+	ids := mambatest.RandomIDs(r, c.B*c.L, c.cfg.Vocab)
+	other := mambatest.RandomIDs(r, 2*5, c.cfg.Vocab)
 	step := func() []float32 {
 		pass, err := m.Forward(ids, c.B, c.L, mamba.ForwardOptions{Train: true})
 		if err != nil {

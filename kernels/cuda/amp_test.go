@@ -20,11 +20,7 @@ import (
 func TestAMP(t *testing.T) {
 	cfg := mamba.DefaultConfig(64, 2, 50)
 	const B, L = 2, 40
-	ids := make([]int32, B*L)
-	r := rand.New(rand.NewPCG(3, 4))
-	for i := range ids {
-		ids[i] = int32(r.IntN(cfg.Vocab))
-	}
+	ids := mambatest.RandomIDs(rand.New(rand.NewPCG(3, 4)), B*L, cfg.Vocab)
 	opt := amp.Options{Scan: true}
 	want := mambatest.TrainPass(t, amp.Wrap(cpu.New(), opt), cfg, ids, B, L, 5)
 	got := mambatest.TrainPass(t, amp.Wrap(backend(t), opt), cfg, ids, B, L, 5)

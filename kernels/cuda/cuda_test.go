@@ -94,37 +94,6 @@ func getF64(be *Backend, t core.Tensor) []float64 {
 	return out
 }
 
-// randScan makes a random scan with Mamba's signs (A < 0, positive steps).
-func randScan(r *rand.Rand, B, D, L, N int, opt, softplus bool) *ref.Scan {
-	rnd := func(n int, scale float64) []float64 {
-		v := make([]float64, n)
-		for j := range v {
-			v[j] = float64(float32(scale * r.NormFloat64()))
-		}
-		return v
-	}
-	sc := &ref.Scan{Bsz: B, D: D, L: L, N: N, Softplus: softplus,
-		U: rnd(B*D*L, 1), Delta: rnd(B*D*L, 0.5), B: rnd(B*N*L, 1), C: rnd(B*N*L, 1)}
-	sc.A = make([]float64, D*N)
-	for j := range sc.A {
-		sc.A[j] = float64(float32(-(0.5 + 2*r.Float64())))
-	}
-	if !softplus {
-		for j := range sc.Delta {
-			sc.Delta[j] = float64(float32(0.05 + math.Abs(sc.Delta[j])))
-		}
-	}
-	if opt {
-		sc.Dskip, sc.Z, sc.DeltaBias, sc.H0 = rnd(D, 1), rnd(B*D*L, 1), rnd(D, 0.3), rnd(B*D*N, 1)
-		if !softplus {
-			for j := range sc.DeltaBias {
-				sc.DeltaBias[j] = math.Abs(sc.DeltaBias[j])
-			}
-		}
-	}
-	return sc
-}
-
 // putBF16F64 uploads float64 values into a new bfloat16 device tensor
 // (rounding to nearest even).
 func putBF16F64(be *Backend, v []float64, shape ...int) core.Tensor {
@@ -236,8 +205,8 @@ func TestScanConfigs(t *testing.T) {
 			B, D, L, N := sh[0], sh[1], sh[2], sh[3]
 			for _, opt := range []bool{false, true} {
 				name := fmt.Sprintf("fwd %v bwd %v B%d D%d L%d N%d optional=%v", fc, bc, B, D, L, N, opt)
-				checkScan(t, be, r, randScan(r, B, D, L, N, opt, opt), name, false)
-				checkScan(t, be, r, randScan(r, B, D, L, N, opt, opt), name, true)
+				checkScan(t, be, r, conformance.RandomScan(r, B, D, L, N, opt, opt), name, false)
+				checkScan(t, be, r, conformance.RandomScan(r, B, D, L, N, opt, opt), name, true)
 			}
 		}
 	}
@@ -258,7 +227,7 @@ func TestScanFwd16(t *testing.T) {
 			B, D, L := sh[0], sh[1], sh[2]
 			for _, opt := range []bool{false, true} {
 				for _, bf := range []bool{false, true} {
-					checkScan(t, be, r, randScan(r, B, D, L, 16, opt, opt),
+					checkScan(t, be, r, conformance.RandomScan(r, B, D, L, 16, opt, opt),
 						fmt.Sprintf("fwd16 %d×%d B%d D%d L%d optional=%v", cfg.threads, cfg.minBlocks, B, D, L, opt), bf)
 				}
 			}
@@ -281,12 +250,12 @@ func TestScanGlobalCarries(t *testing.T) {
 		ch := max(fc.channels(), bc.channels())
 		B, D, L, N := 2, ch+1, chunk+5, 6
 		name := fmt.Sprintf("global carries: fwd %v bwd %v B%d D%d L%d N%d", fc, bc, B, D, L, N)
-		checkScan(t, be, r, randScan(r, B, D, L, N, true, true), name, false)
-		checkScan(t, be, r, randScan(r, B, D, L, N, true, true), name, true)
+		checkScan(t, be, r, conformance.RandomScan(r, B, D, L, N, true, true), name, false)
+		checkScan(t, be, r, conformance.RandomScan(r, B, D, L, N, true, true), name, true)
 	}
 	scanGlobalCarries = false
 	be.scanCfg = -1
-	checkScan(t, be, r, randScan(r, 1, 2, 37, 3000, true, true), "N=3000", false)
+	checkScan(t, be, r, conformance.RandomScan(r, 1, 2, 37, 3000, true, true), "N=3000", false)
 }
 
 // TestScanFixtures runs the scan on the inputs of testdata/scan (made by
@@ -302,7 +271,7 @@ func TestViews(t *testing.T) {
 	ops := core.Ops{Backend: be}
 	r := rand.New(rand.NewPCG(3, 9))
 	const B, D, L, N = 2, 3, 64, 4
-	sc := randScan(r, B, D, L, N, true, true)
+	sc := conformance.RandomScan(r, B, D, L, N, true, true)
 	// Every input lives one element into a larger storage.
 	view := func(v []float64, shape ...int) core.Tensor {
 		n := core.Numel(shape...)

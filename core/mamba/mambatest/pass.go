@@ -8,6 +8,15 @@ import (
 	"github.com/mambakit/mambakit/core/mamba"
 )
 
+// RandomIDs returns n token ids drawn uniformly below vocab.
+func RandomIDs(r *rand.Rand, n, vocab int) []int32 {
+	ids := make([]int32, n)
+	for i := range ids {
+		ids[i] = int32(r.IntN(vocab))
+	}
+	return ids
+}
+
 // Pass is what one training pass of a model gives: the mean loss, the logits
 // (B, L, V) and every parameter's gradient by name.
 type Pass struct {
