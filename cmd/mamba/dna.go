@@ -141,7 +141,9 @@ func dnaExamples(seqs []datasets.LabelledSeq, classes []string) ([]classify.Exam
 // genomes (species, phylum) or a dataset in one of the generic layouts.
 func dnaClassData(o classOptions) (*classData, error) {
 	var train, test []datasets.LabelledSeq
-	var baseTrain []datasets.LabelledSeq // what the baselines train on, when not train
+	// reads turns training sequences into what the baselines train on:
+	// themselves, or for a read-length task reads cut from them.
+	reads := func(s []datasets.LabelledSeq) []datasets.LabelledSeq { return s }
 	// holdOut splits the training set as the test set was split off, for the
 	// baselines' validation.
 	holdOut := func(s []datasets.LabelledSeq) ([]datasets.LabelledSeq, []datasets.LabelledSeq) {
@@ -212,10 +214,11 @@ func dnaClassData(o classOptions) (*classData, error) {
 		}
 		about += fmt.Sprintf(" (%d train, %d test sequences)", len(train), len(test))
 		if o.fragLen > 0 {
+			stride := o.fragLen/2 + 1
 			test = datasets.Tiles(test, o.fragLen, o.fragLen)
-			baseTrain = datasets.Tiles(train, o.fragLen, o.fragLen/2+1)
+			reads = func(s []datasets.LabelledSeq) []datasets.LabelledSeq { return datasets.Tiles(s, o.fragLen, stride) }
 			about += fmt.Sprintf("; test: the held-out sequences cut into %d reads of %d bases (every base in one, the last read of each sequence ending at its end); baselines trained on %d reads of the training sequences (stride %d)",
-				len(test), o.fragLen, len(baseTrain), o.fragLen/2+1)
+				len(test), o.fragLen, len(reads(train)), stride)
 		}
 	case "":
 		if o.data == "" {
@@ -288,7 +291,7 @@ func dnaClassData(o classOptions) (*classData, error) {
 		}
 	}
 	cd.baseline = func(log io.Writer) (map[string]classify.Metrics, map[string]any) {
-		return dnaBaselines(train, baseTrain, test, classes, o.fragLen, holdOut, log)
+		return dnaBaselines(train, test, classes, reads, holdOut, log)
 	}
 	cd.readPredict = dnaReadPredict
 	return cd, nil
@@ -309,19 +312,23 @@ func genusOf(s datasets.LabelledSeq) string {
 // logisticL2s are the penalties the logistic-regression baseline chooses from.
 var logisticL2s = []float64{1e-3, 1e-2, 1e-1}
 
-// dnaBaselines fits the 6-mer naive Bayes and logistic-regression baselines
-// and scores them on test. They train on baseTrain when it is given (reads
-// cut from the training sequences) and on train otherwise. The logistic
-// regression's L2 penalty is chosen among logisticL2s by the cross-entropy
-// on a validation fifth of the training sequences, held out as the test set
-// was (holdOut) and before cutting reads of fragLen bases so that no
-// sequence is on both sides; then the model is refitted on all of them.
-func dnaBaselines(train, baseTrain, test []datasets.LabelledSeq, classes []string, fragLen int,
+// baselineK is the k-mer size of the baselines (the 6-mers, merged
+// with their reverse complements).
+const baselineK = 6
+
+// dnaBaselines fits the k-mer naive Bayes and logistic-regression baselines
+// on reads(train) and scores them on test. The logistic regression's L2
+// penalty is chosen among logisticL2s by the cross-entropy on a validation
+// fifth of the training sequences, held out as the test set was (holdOut)
+// and before reads are cut so that no sequence is on both sides; then the
+// model is refitted on all of them.
+func dnaBaselines(train, test []datasets.LabelledSeq, classes []string, reads func([]datasets.LabelledSeq) []datasets.LabelledSeq,
 	holdOut func([]datasets.LabelledSeq) (fit, val []datasets.LabelledSeq), stderr io.Writer) (map[string]classify.Metrics, map[string]any) {
 	idx := map[string]int{}
 	for i, c := range classes {
 		idx[c] = i
 	}
+	// seqs returns the bases and the class indices of s.
 	seqs := func(s []datasets.LabelledSeq) ([][]byte, []int) {
 		var x [][]byte
 		var y []int
@@ -331,41 +338,24 @@ func dnaBaselines(train, baseTrain, test []datasets.LabelledSeq, classes []strin
 		}
 		return x, y
 	}
-	reads := func(s []datasets.LabelledSeq) []datasets.LabelledSeq {
-		if baseTrain == nil {
-			return s
-		}
-		return datasets.Tiles(s, fragLen, fragLen/2+1)
-	}
-	fitOn := train
-	if baseTrain != nil {
-		fitOn = baseTrain
-	}
-	xtr, ytr := seqs(fitOn)
-	xte, yte := seqs(test)
-	labels := make([]int32, len(yte))
-	for i, v := range yte {
-		labels[i] = int32(v)
-	}
-	score := func(pred func([]byte) []float64, x [][]byte, y []int32) classify.Metrics {
+	score := func(pred func([]byte) []float64, x [][]byte, y []int) classify.Metrics {
 		probs := make([][]float64, len(x))
+		labels := make([]int32, len(x))
 		for i, s := range x {
-			probs[i] = pred(s)
+			probs[i], labels[i] = pred(s), int32(y[i])
 		}
-		return classify.Score(probs, y, len(classes))
+		return classify.Score(probs, labels, len(classes))
 	}
+	xtr, ytr := seqs(reads(train))
+	xte, yte := seqs(test)
 
 	fitTr, val := holdOut(train)
 	xf, yf := seqs(reads(fitTr))
 	xv, yv := seqs(reads(val))
-	yv32 := make([]int32, len(yv))
-	for i, v := range yv {
-		yv32[i] = int32(v)
-	}
 	bestL2, bestLoss := 0.0, math.Inf(1)
 	valLoss := map[string]float64{}
 	for _, l2 := range logisticL2s {
-		m := score(dna.FitLogistic(xf, yf, len(classes), 6, l2, true).Predict, xv, yv32)
+		m := score(dna.FitLogistic(xf, yf, len(classes), baselineK, l2, true).Predict, xv, yv)
 		valLoss[fmt.Sprint(l2)] = m.Loss
 		fmt.Fprintf(stderr, "6-mer logistic regression, L2 %g: validation cross-entropy %.4f, accuracy %.4f\n", l2, m.Loss, m.Accuracy)
 		if m.Loss < bestLoss {
@@ -373,12 +363,12 @@ func dnaBaselines(train, baseTrain, test []datasets.LabelledSeq, classes []strin
 		}
 	}
 	fmt.Fprintf(stderr, "6-mer logistic regression: L2 %g chosen; refitting on all %d training examples\n", bestL2, len(xtr))
-	nb := dna.FitNaiveBayes(xtr, ytr, len(classes), 6, 1, true)
-	lr := dna.FitLogistic(xtr, ytr, len(classes), 6, bestL2, true)
+	nb := dna.FitNaiveBayes(xtr, ytr, len(classes), baselineK, 1, true)
+	lr := dna.FitLogistic(xtr, ytr, len(classes), baselineK, bestL2, true)
 	return map[string]classify.Metrics{
-			"6-mer naive Bayes":         score(nb.Predict, xte, labels),
-			"6-mer logistic regression": score(lr.Predict, xte, labels),
-		}, map[string]any{"k": 6, "canonical": true, "naive_bayes_alpha": 1, "logistic_l2": bestL2,
+			"6-mer naive Bayes":         score(nb.Predict, xte, yte),
+			"6-mer logistic regression": score(lr.Predict, xte, yte),
+		}, map[string]any{"k": baselineK, "canonical": true, "naive_bayes_alpha": 1, "logistic_l2": bestL2,
 			"logistic_l2_validation_loss": valLoss, "training_examples": len(xtr)}
 }
 
