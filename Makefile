@@ -42,7 +42,7 @@ cuda-build:
 		$(GO) build -tags cuda -o bin/mamba-cuda ./cmd/mamba
 
 # The CUDA backend's tests on a CPU emulation of the GPU (no GPU, no CUDA
-# toolkit; slow: RUN picks the tests, e.g. make cuda-emu-test RUN=TestScanFwd16).
-RUN ?= TestViews|TestCopyConvert|TestScanFixtures|TestScanFwd16
+# toolkit; slow: RUN picks the tests, e.g. make cuda-emu-test RUN=TestScanLanes).
+RUN ?= TestViews|TestCopyConvert|TestScanFixtures|TestScanLanes
 cuda-emu-test:
 	$(GO) test -tags 'cuda cudaemu' -timeout 120m -run '$(RUN)' -v ./kernels/cuda/

@@ -42,6 +42,9 @@ type Backend struct {
 	// never, 1 always (tests); fwd16Cfg is the instantiation it runs (an
 	// index into fwd16Configs).
 	fwd16, fwd16Cfg int
+	// bwd16 and bwd16Cfg are the same for the backward (scan_bwd4,
+	// bwd16Configs).
+	bwd16, bwd16Cfg int
 }
 
 var _ core.Backend = (*Backend)(nil)
@@ -69,7 +72,7 @@ func NewWith(o Options) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	be := &Backend{drv: drv, scanCfg: max(o.ScanConfig, -1), fwd16: -1, tf32: o.TF32, syncEach: o.SyncEach}
+	be := &Backend{drv: drv, scanCfg: max(o.ScanConfig, -1), fwd16: -1, fwd16Cfg: fwd16Auto, bwd16: -1, bwd16Cfg: bwd16Auto, tf32: o.TF32, syncEach: o.SyncEach}
 	major, minor := drv.computeCapability()
 	be.sms = max(drv.multiprocessors(), 1)
 	be.info = fmt.Sprintf("%s (sm_%d%d, %d SMs, %.1f GiB)", drv.deviceName(), major, minor, be.sms,
@@ -216,6 +219,7 @@ type kernelSet struct {
 	// The scans, [0] for float32 sequence tensors, [1] for bfloat16 (the
 	// kernels' _bf16 twins).
 	scanFwd16 [2][len(fwd16Configs)]kernel
+	scanBwd16 [2][len(bwd16Configs)]kernel
 	scanFwd   [2][len(fwdConfigs)]kernel
 	scanBwd   [2][len(bwdConfigs)]kernel
 }
@@ -247,7 +251,10 @@ func (ks *kernelSet) load(drv *driver) error {
 	}
 	for ty, suffix := range []string{"", "_bf16"} {
 		for c, cfg := range fwd16Configs {
-			add(&ks.scanFwd16[ty][c], "scan_fwd16_%d_%d%s", cfg.threads, cfg.minBlocks, suffix)
+			add(&ks.scanFwd16[ty][c], "%s%s", cfg.kernelName(), suffix)
+		}
+		for c, cfg := range bwd16Configs {
+			add(&ks.scanBwd16[ty][c], "%s%s", cfg.kernelName(), suffix)
 		}
 		for c, cfg := range fwdConfigs {
 			add(&ks.scanFwd[ty][c], "scan_fwd_%dx%d%s", cfg.threads, cfg.items, suffix)

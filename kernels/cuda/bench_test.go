@@ -66,15 +66,20 @@ func BenchmarkScanConfigs(b *testing.B) {
 	}
 }
 
-// BenchmarkScanFwd16 is BenchmarkScan with each instantiation of the
-// lane-per-state forward (scan_fwd16) in turn.
-func BenchmarkScanFwd16(b *testing.B) {
+// BenchmarkScanLanes is BenchmarkScan with each instantiation of the
+// scans that give each lane its own states (scan_fwd16 and scan_fwd4 with
+// scan_bwd4; pair c of fwd16Configs and bwd16Configs) in turn.
+func BenchmarkScanLanes(b *testing.B) {
 	be := backend(b)
-	defer func() { be.fwd16, be.fwd16Cfg = -1, 0 }()
-	for c, cfg := range fwd16Configs {
+	defer func() {
+		be.fwd16, be.fwd16Cfg = -1, fwd16Auto
+		be.bwd16, be.bwd16Cfg = -1, bwd16Auto
+	}()
+	for c := range max(len(fwd16Configs), len(bwd16Configs)) {
+		fc, bc := min(c, len(fwd16Configs)-1), min(c, len(bwd16Configs)-1)
 		for _, L := range []int{2048, 8192, 32768} {
-			b.Run(fmt.Sprintf("fwd16=%d_%d/L=%d", cfg.threads, cfg.minBlocks, L), func(b *testing.B) {
-				be.fwd16, be.fwd16Cfg = 1, c
+			b.Run(fmt.Sprintf("%s/%s/L=%d", fwd16Configs[fc].kernelName(), bwd16Configs[bc].kernelName(), L), func(b *testing.B) {
+				be.fwd16, be.fwd16Cfg, be.bwd16, be.bwd16Cfg = 1, fc, 1, bc
 				benchScan(b, be, L, false)
 			})
 		}
@@ -163,9 +168,12 @@ func benchScan(b *testing.B, be *Backend, L int, bf bool) {
 	bwd /= float64(iters)
 	b.ReportMetric(fwd, "ms/fwd")
 	b.ReportMetric(bwd, "ms/bwd")
-	fc, bc := fwdConfigs[be.pickFwd(B, D)].String(), bwdConfigs[be.pickBwd(B, D)]
+	fc, bc := fwdConfigs[be.pickFwd(B, D)].String(), bwdConfigs[be.pickBwd(B, D)].String()
 	if be.useFwd16(B, D, N) {
-		fc = fmt.Sprintf("scan_fwd16 %d threads", fwd16Configs[be.fwd16Cfg].threads)
+		fc = fwd16Configs[be.fwd16Cfg].kernelName()
+	}
+	if be.useBwd16(B, D, N) {
+		bc = bwd16Configs[be.bwd16Cfg].kernelName()
 	}
 	if bf {
 		fc = "bf16, " + fc

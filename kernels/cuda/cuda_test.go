@@ -212,23 +212,36 @@ func TestScanConfigs(t *testing.T) {
 	}
 }
 
-// TestScanFwd16 runs the lane-per-state forward (scan_fwd16, N = 16) on
-// lengths around its 16-position steps, odd lengths (no 16-byte loads), and
-// channel counts that leave half-warps past D, against the float64
-// reference (the backward is the chunked kernel's).
-func TestScanFwd16(t *testing.T) {
+// TestScanLanes runs the scans for N = 16 that give each lane its own
+// states (scan_fwd16, scan_fwd4, scan_bwd4; instantiation c of each list
+// together) on lengths around their 8-, 16- and 32-position steps, odd
+// lengths (no 16-byte loads), and channel counts that leave lanes and
+// blocks past D, against the float64 reference. MAMBAKIT_CUDA_LANES = c
+// runs that pair only (the CPU emulation is slow).
+func TestScanLanes(t *testing.T) {
 	be := backend(t)
-	defer func() { be.fwd16, be.fwd16Cfg = -1, 0 }()
-	be.fwd16 = 1
+	defer func() {
+		be.fwd16, be.fwd16Cfg = -1, fwd16Auto
+		be.bwd16, be.bwd16Cfg = -1, bwd16Auto
+	}()
+	be.fwd16, be.bwd16 = 1, 1
 	r := rand.New(rand.NewPCG(9, 17))
-	for c, cfg := range fwd16Configs {
-		be.fwd16Cfg = c
-		for _, sh := range [][3]int{{1, 1, 1}, {1, 3, 15}, {2, 2, 16}, {1, 5, 17}, {2, 17, 64}, {1, 33, 203}, {2, 2, 1000}, {1, 18, 2051}} {
+	only := -1
+	if v := os.Getenv("MAMBAKIT_CUDA_LANES"); v != "" {
+		only, _ = strconv.Atoi(v)
+	}
+	for c := range max(len(fwd16Configs), len(bwd16Configs)) {
+		if only >= 0 && c != only {
+			continue
+		}
+		be.fwd16Cfg, be.bwd16Cfg = min(c, len(fwd16Configs)-1), min(c, len(bwd16Configs)-1)
+		names := fwd16Configs[be.fwd16Cfg].kernelName() + ", " + bwd16Configs[be.bwd16Cfg].kernelName()
+		for _, sh := range [][3]int{{1, 1, 1}, {1, 3, 15}, {2, 2, 16}, {1, 5, 17}, {2, 17, 64}, {1, 33, 203}, {1, 67, 96}, {2, 2, 1000}, {1, 18, 2051}} {
 			B, D, L := sh[0], sh[1], sh[2]
 			for _, opt := range []bool{false, true} {
 				for _, bf := range []bool{false, true} {
 					checkScan(t, be, r, conformance.RandomScan(r, B, D, L, 16, opt, opt),
-						fmt.Sprintf("fwd16 %d×%d B%d D%d L%d optional=%v", cfg.threads, cfg.minBlocks, B, D, L, opt), bf)
+						fmt.Sprintf("%s B%d D%d L%d optional=%v", names, B, D, L, opt), bf)
 				}
 			}
 		}
@@ -377,6 +390,7 @@ func TestKernelResources(t *testing.T) {
 	for ty := range 2 {
 		ks = append(ks, be.k.scanFwd[ty][:]...)
 		ks = append(ks, be.k.scanFwd16[ty][:]...)
+		ks = append(ks, be.k.scanBwd16[ty][:]...)
 		ks = append(ks, be.k.scanBwd[ty][:]...)
 	}
 	ks = append(ks, be.k.scanStep, be.k.rmsFwd, be.k.rmsBwdDx, be.k.ceBwd, be.k.convDw)

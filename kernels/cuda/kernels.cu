@@ -596,17 +596,44 @@ __device__ __forceinline__ float rcp_f(float x) {
 #endif
 }
 
-// sig_s is σ(x) = 1/(1 + e^−x) with an accurate exponential and rcp_f (an
-// ulp from sigmoid_f, without the IEEE division's dozen instructions); the
-// scan's per-position gates use it: silu_s = x·σ(x), silu_grad_s as
-// silu_grad_f, softplus_grad_s as softplus_grad_f.
-__device__ __forceinline__ float sig_s(float x) { return rcp_f(1.0f + expf(-x)); }
+// sig_s is σ(x) = 1/(1 + e^−x) with ex2_f and rcp_f (a few ulp from
+// sigmoid_f, in four instructions instead of expf's and the IEEE division's
+// two dozen); the scan's per-position gates use it: silu_s = x·σ(x),
+// silu_grad_s as silu_grad_f, softplus_grad_s as softplus_grad_f.
+__device__ __forceinline__ float sig_s(float x) { return rcp_f(1.0f + ex2_f(x * -LOG2E_F)); }
 __device__ __forceinline__ float silu_s(float x) { return x * sig_s(x); }
 __device__ __forceinline__ float silu_grad_s(float x) {
 	const float s = sig_s(x);
 	return s * (1.0f + x * (1.0f - s));
 }
 __device__ __forceinline__ float softplus_grad_s(float x) { return x > 20.0f ? 1.0f : sig_s(x); }
+
+// log1p01_s is log(1 + e) for e in [0, 1]: e·P(e) with P a polynomial of
+// degree 8 fitted to log(1 + e)/e (weighted least squares towards minimax,
+// float32 coefficients, Horner's rule with fused multiply-adds): relative
+// error at most 1.8e-7 over [0, 1], checked at 400,000 points against
+// float64 log1p.
+__device__ __forceinline__ float log1p01_s(float e) {
+	float p = 5.232705735e-03f;
+	p = fmaf(p, e, -2.950528450e-02f);
+	p = fmaf(p, e, 7.822602987e-02f);
+	p = fmaf(p, e, -1.366325170e-01f);
+	p = fmaf(p, e, 1.910600960e-01f);
+	p = fmaf(p, e, -2.484298348e-01f);
+	p = fmaf(p, e, 3.331909776e-01f);
+	p = fmaf(p, e, -4.999949336e-01f);
+	p = fmaf(p, e, 9.999999404e-01f);
+	return p * e;
+}
+
+// softplus_s is softplus_f (x itself above 20, else max(x, 0) + log1p(e^−|x|))
+// with ex2_f and log1p01_s: a few ulp from it, in about 14 instructions
+// instead of expf's and log1pf's three dozen, once per position and channel
+// in the scans.
+__device__ __forceinline__ float softplus_s(float x) {
+	if (x > 20.0f) return x;
+	return fmaxf(x, 0.0f) + log1p01_s(ex2_f(fabsf(x) * -LOG2E_F));
+}
 
 // AB is the affine map h ↦ a·h + b.
 struct AB {
@@ -731,7 +758,7 @@ __device__ __forceinline__ void load_delta(float (&dt)[ITEMS], const T* delta_ro
 #pragma unroll
 	for (int j = 0; j < ITEMS; ++j) {
 		const float x = dt[j] + bias;
-		dt[j] = t0 + j < L ? (softplus ? softplus_f(x) : x) : 0.0f;
+		dt[j] = t0 + j < L ? (softplus ? softplus_s(x) : x) : 0.0f;
 	}
 }
 
@@ -1533,7 +1560,7 @@ __device__ __forceinline__ void scan_fwd16(const T* __restrict__ u, const T* __r
 		float dt = 0.0f;
 		if (t < L) {
 			const float x = xd + bias;
-			dt = sp ? softplus_f(x) : x;
+			dt = sp ? softplus_s(x) : x;
 		}
 		sdt[n] = dt;
 		sdt[16 + n] = dt * uu;
@@ -1573,6 +1600,518 @@ __device__ __forceinline__ void scan_fwd16(const T* __restrict__ u, const T* __r
 		uu = un, xd = xn, zz = zn;
 	}
 	if (ok && hlast) hlast[((i64)b * D + d) * 16 + n] = h;
+}
+
+// stage_bc is the block's copy of the positions t0 .. t0+4K−1 of rows
+// 0..15 of Bb (and of Cb with BC) into staged rows of RW float4: row rr (the
+// rows of C follow those of B) at S + rr·RW, K groups of four positions
+// (stage4, asynchronous: the caller commits), or element by element (0 past
+// L) without vec. Thread q moves the groups q, q+NT, ... (all of one group
+// index k = q % K).
+template <int NT, int K, int RW, bool BC, typename T>
+__device__ __forceinline__ void stage_bc(float4* S, const T* Bb, const T* Cb, int t0, int L, bool vec) {
+	constexpr int G = (BC ? 32 : 16) * K;
+	static_assert(G % NT == 0 && NT % K == 0, "whole groups per thread");
+	const int k = threadIdx.x % K, r0 = threadIdx.x / K, t = t0 + 4 * k;
+#pragma unroll
+	for (int i = 0; i < G / NT; ++i) {
+		const int rr = r0 + i * (NT / K);
+		const T* src = rr < 16 ? Bb + (i64)rr * L : Cb + (i64)(rr - 16) * L;
+		float4* row = S + rr * RW;
+		if (vec) {
+			stage4(row, k, src, t, L); // L is a multiple of 4: a group is all in or all out
+		} else {
+			put4(row, k,
+			     make_float4(t < L ? ldf(src, t) : 0.0f, t + 1 < L ? ldf(src, t + 1) : 0.0f,
+			                 t + 2 < L ? ldf(src, t + 2) : 0.0f, t + 3 < L ? ldf(src, t + 3) : 0.0f),
+			     src);
+		}
+	}
+}
+
+// scan_fwd4: the forward scan of scan_fwd (same formulas, same arguments;
+// gcar unused) for N = 16 with four states per lane: a quad of lanes serves
+// one channel (b, d), lane j of it the states n = j, j+4, j+8, j+12, a warp
+// eight channels and the block (W warps, 8·W channels of one batch row) walks
+// the sequence 32 positions at a time. Per step:
+//   1. lane j of a quad has read u, delta and z at the positions t0+4j ..
+//      t0+4j+3 and t0+16+4j .. t0+16+4j+3 (during the previous step) and
+//      writes δ and δ·u there to its channel's shared row; the block has staged the step's rows of B and C
+//      (16 states × 32 positions each, by cp.async, double-buffered);
+//   2. each lane advances its four states over the 32 positions,
+//      h = exp(δ·A[d,n])·h + δ·u·B[b,n,t], summing its share Σ_{its n} C·h of
+//      y at every position (four independent recurrences per lane, and every
+//      shared read a broadcast: the quads of a warp read the same rows of B
+//      and C, the lanes of a quad the same δ);
+//   3. the quad's four shares meet in a per-warp tile: lane j sums its
+//      eight positions, adds D·u, applies the gate and stores.
+// Against scan_fwd16 (a lane per state): a quarter of the lanes, each with
+// four times the independent work, and per state update a quarter of the
+// shared-memory traffic (its partial sums of y are summed over four lanes,
+// not sixteen).
+template <typename T, int W>
+__device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __restrict__ delta,
+                                          const float* __restrict__ A, const T* __restrict__ Bm,
+                                          const T* __restrict__ Cm, const float* __restrict__ Dp,
+                                          const T* __restrict__ z, const float* __restrict__ dbias,
+                                          const float* __restrict__ h0, T* __restrict__ out,
+                                          float* __restrict__ hlast, int D, int L, int softplus, int vec) {
+	constexpr int NT = 32 * W, CPB = 8 * W;
+	constexpr int RW = 9;  // float4 per staged row of 32 positions (+1: consecutive rows 4 banks apart)
+	constexpr int DW = 17; // float4 per channel row of δ (8), δ·u (8) (+1: the 8 channels' rows 4 banks apart)
+	MK_SHARED float4 bc[2 * 2 * 16 * RW]; // [buffer][B, C][state][group of 4 positions]
+	MK_SHARED float4 dts[CPB * DW];       // [channel][δ groups 0..7, δ·u groups 8..15]
+	MK_SHARED float4 yt[W * 32 * 8];      // [warp][lane][group g at slot g ^ quad]: the partial sums of y
+	static_assert(16 * (2 * 2 * 16 * RW + CPB * DW + W * 32 * 8) <= 48 * 1024, "static shared memory over 48 KiB");
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, qd = lane >> 2, j = lane & 3;
+	const int b = blockIdx.y, ch = warp * 8 + qd;
+	const int d = blockIdx.x * CPB + ch;
+	const bool ok = d < D;
+	const int dc = ok ? d : D - 1; // channels past D compute on the last one and write nothing
+	const i64 row = ((i64)b * D + dc) * L;
+	float An2[4], h[4];
+#pragma unroll
+	for (int s = 0; s < 4; ++s) {
+		const int n = j + 4 * s;
+		An2[s] = A[(i64)dc * 16 + n] * LOG2E_F;
+		h[s] = h0 ? h0[((i64)b * D + dc) * 16 + n] : 0.0f;
+	}
+	const float Dd = Dp ? Dp[dc] : 0.0f, bias = dbias ? dbias[dc] : 0.0f;
+	const bool sp = softplus != 0, vc = vec != 0, gate = z != nullptr;
+	float4* drow = dts + ch * DW;
+	float4* ytw = yt + warp * 256;
+	const T* Bb = Bm + (i64)b * 16 * L;
+	const T* Cb = Cm + (i64)b * 16 * L;
+	auto stage = [&](int buf, int t0) {
+		stage_bc<NT, 8, RW, true>(bc + buf * 2 * 16 * RW, Bb, Cb, t0, L, vc);
+		cp_async_commit();
+	};
+	// Lane j's positions of a step: groups j and 4+j of four, t0+4j .. t0+4j+3
+	// and t0+16+4j .. t0+16+4j+3 (a quad reads 64 contiguous bytes of a
+	// float row per load).
+	float uu[2][4], xd[2][4], zz[2][4];
+	auto load = [&](int t0, float (&uv)[2][4], float (&xv)[2][4], float (&zv)[2][4]) {
+#pragma unroll
+		for (int e = 0; e < 2; ++e) {
+			const int t = t0 + 16 * e + 4 * j;
+			load_items<4>(uv[e], u + row, t, L, vc);
+			load_items<4>(xv[e], delta + row, t, L, vc);
+			if (gate) {
+				load_items<4>(zv[e], z + row, t, L, vc);
+			} else {
+#pragma unroll
+				for (int k = 0; k < 4; ++k) zv[e][k] = 0.0f;
+			}
+		}
+	};
+	stage(0, 0);
+	load(0, uu, xd, zz);
+	for (int t0 = 0, buf = 0; t0 < L; t0 += 32, buf ^= 1) {
+		// 1. δ and δ·u into the channel's row
+#pragma unroll
+		for (int e = 0; e < 2; ++e) {
+			float dv[4], duv[4];
+#pragma unroll
+			for (int k = 0; k < 4; ++k) {
+				const float x = xd[e][k] + bias;
+				dv[k] = t0 + 16 * e + 4 * j + k < L ? (sp ? softplus_s(x) : x) : 0.0f; // past L: a = 1, δ·u = 0
+				duv[k] = dv[k] * uu[e][k];
+			}
+			drow[4 * e + j] = make_float4(dv[0], dv[1], dv[2], dv[3]);
+			drow[8 + 4 * e + j] = make_float4(duv[0], duv[1], duv[2], duv[3]);
+		}
+		cp_async_wait_all();
+		__syncthreads(); // B, C and δ of the step visible; every warp is done with the other buffer
+		if (t0 + 32 < L) stage(buf ^ 1, t0 + 32);
+		float un[2][4], xn[2][4], zn[2][4];
+		load(t0 + 32, un, xn, zn); // the next step's, in flight during this one
+		// 2. The four states over the 32 positions; the lane's share of y.
+		float yp[32];
+		const float4* Bs = bc + (buf * 2 * 16 + j) * RW;
+		const float4* Cs = Bs + 16 * RW;
+#pragma unroll
+		for (int k = 0; k < 8; ++k) {
+			const float4 q1 = drow[k], q2 = drow[8 + k];
+			const float dv[4] = {q1.x, q1.y, q1.z, q1.w}, duv[4] = {q2.x, q2.y, q2.z, q2.w};
+			float bv[4][4], cv[4][4];
+#pragma unroll
+			for (int s = 0; s < 4; ++s) {
+				const float4 qb = group4<T>(Bs + 4 * s * RW, k), qc = group4<T>(Cs + 4 * s * RW, k);
+				bv[s][0] = qb.x, bv[s][1] = qb.y, bv[s][2] = qb.z, bv[s][3] = qb.w;
+				cv[s][0] = qc.x, cv[s][1] = qc.y, cv[s][2] = qc.z, cv[s][3] = qc.w;
+			}
+#pragma unroll
+			for (int m = 0; m < 4; ++m) {
+				float y = 0.0f;
+#pragma unroll
+				for (int s = 0; s < 4; ++s) {
+					h[s] = ex2_f(dv[m] * An2[s]) * h[s] + duv[m] * bv[s][m];
+					y += cv[s][m] * h[s];
+				}
+				yp[4 * k + m] = y;
+			}
+		}
+		// 3. The quad's shares meet: lane j sums groups j and 4+j of the four.
+#pragma unroll
+		for (int g = 0; g < 8; ++g)
+			ytw[lane * 8 + (g ^ qd)] = make_float4(yp[4 * g], yp[4 * g + 1], yp[4 * g + 2], yp[4 * g + 3]);
+		__syncwarp();
+#pragma unroll
+		for (int e = 0; e < 2; ++e) {
+			const int g = 4 * e + j;
+			float4 acc = ytw[(qd * 4) * 8 + (g ^ qd)];
+#pragma unroll
+			for (int i = 1; i < 4; ++i) {
+				const float4 v = ytw[(qd * 4 + i) * 8 + (g ^ qd)];
+				acc.x += v.x, acc.y += v.y, acc.z += v.z, acc.w += v.w;
+			}
+			float yo[4] = {acc.x, acc.y, acc.z, acc.w};
+			if (ok) {
+#pragma unroll
+				for (int k = 0; k < 4; ++k) {
+					yo[k] += Dd * uu[e][k];
+					if (gate) yo[k] *= silu_s(zz[e][k]);
+				}
+				store_items<4>(out + row, yo, t0 + 4 * g, L, vc);
+			}
+		}
+		__syncwarp(); // the quad's reads of the tile and of δ are done before the next step's writes
+#pragma unroll
+		for (int e = 0; e < 2; ++e)
+#pragma unroll
+			for (int k = 0; k < 4; ++k) uu[e][k] = un[e][k], xd[e][k] = xn[e][k], zz[e][k] = zn[e][k];
+	}
+	if (ok && hlast) {
+#pragma unroll
+		for (int s = 0; s < 4; ++s) hlast[((i64)b * D + d) * 16 + j + 4 * s] = h[s];
+	}
+}
+
+// scan_bwd4: the backward scan of scan_bwd (same formulas, same arguments)
+// for N = 16, organised as scan_fwd4: a quad of lanes per channel, lane j
+// the states n = j, j+4, j+8, j+12, a warp eight channels, the block 8·W
+// channels of one batch row; the sequence goes in steps of 8 positions.
+// Phase 1 walks the sequence forwards 32 positions at a time, keeping the
+// state before every step of 8 in ckpt (B, D, ⌈L/8⌉, 16). Phase 2 walks the
+// steps backwards; per step each lane
+//   1. restarts its four states from the checkpoint and runs them over the
+//      8 positions, keeping a = exp(δ·A) and h_{t−1} in registers, with
+//      dC = dy·h and its share of y = Σ C·h (for dz);
+//   2. runs r backwards over them: g = dy·C + r, r = a·g, with dB = g·δ·u,
+//      its shares of S1 = Σ g·B and S2 = Σ A·r·h_{t−1}, and dA += δ·r·h_{t−1}
+//      (in a register, per state, for the whole sequence);
+//   3. writes dB and dC (per state and position) to shared memory, where the
+//      block sums them over its channels and adds each sum of four positions
+//      to dB, dC with one vector atomic add; the quad's shares of y, S1, S2
+//      meet in a per-warp tile, lane j taking positions 2j, 2j+1 for du,
+//      ddelta, dz and its shares of dD and ddelta_bias.
+// Every step's rows of B and C are staged by the block (cp.async,
+// double-buffered), δ, δ·u and dy by each quad in its channel's row. Two
+// block barriers per step of phase 2, one per 32 positions in phase 1; per
+// update, two exponentials (one per phase) and no exchange between lanes.
+template <typename T, int W>
+__device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __restrict__ delta,
+                                          const float* __restrict__ A, const T* __restrict__ Bm,
+                                          const T* __restrict__ Cm, const float* __restrict__ Dp,
+                                          const T* __restrict__ z, const float* __restrict__ dbias,
+                                          const float* __restrict__ h0, const T* __restrict__ dout,
+                                          const float* __restrict__ dhlast, T* __restrict__ du,
+                                          T* __restrict__ ddelta, float* __restrict__ dA, float* __restrict__ dB,
+                                          float* __restrict__ dC, float* __restrict__ dD, T* __restrict__ dz,
+                                          float* __restrict__ ddbias, float* __restrict__ dh0,
+                                          float* __restrict__ ckpt, int D, int L, int softplus, int vec) {
+	constexpr int NT = 32 * W, CPB = 8 * W;
+	constexpr int RW = 3;  // float4 per staged row of 8 positions (+1: consecutive rows 12 banks apart)
+	constexpr int DR = 28; // floats per channel row: δ (8), δ·u (8), dy (8) (+4: the 8 channels' rows apart)
+	constexpr int TL = 12; // floats per lane in the tile: 8 positions (+4)
+	constexpr int XC = 33; // float4 per channel in the dB, dC sums: [2 groups][16 states] (+1)
+	MK_SHARED float4 bc[2 * 2 * 16 * RW];  // [buffer][B, C][state][group]
+	MK_SHARED float4 rows4[CPB * DR / 4];  // [channel][δ, δ·u, dy][position]
+	MK_SHARED float4 tile4[W * 3 * 32 * TL / 4]; // [warp][y, S1, S2][lane][position]: the quad's shares
+	MK_SHARED float4 xs[2 * CPB * XC];     // [dB, dC][channel][group][state]
+	static_assert(16 * (2 * 2 * 16 * RW + CPB * DR / 4 + W * 3 * 32 * TL / 4 + 2 * CPB * XC) <= 48 * 1024,
+	              "static shared memory over 48 KiB");
+	float* rows = reinterpret_cast<float*>(rows4);
+	float* tile = reinterpret_cast<float*>(tile4);
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, qd = lane >> 2, j = lane & 3;
+	const int b = blockIdx.y, ch = warp * 8 + qd;
+	const int d = blockIdx.x * CPB + ch;
+	const bool ok = d < D;
+	const int dc = ok ? d : D - 1; // channels past D run with dy = 0 and r = 0: every gradient 0
+	const i64 bd = (i64)b * D + dc, row = bd * L;
+	const int steps = (L + 7) / 8;
+	float* ck = ckpt + bd * steps * 16;
+	float An[4], An2[4];
+#pragma unroll
+	for (int s = 0; s < 4; ++s) {
+		An[s] = A[(i64)dc * 16 + j + 4 * s];
+		An2[s] = An[s] * LOG2E_F;
+	}
+	const float Dd = Dp ? Dp[dc] : 0.0f, bias = dbias ? dbias[dc] : 0.0f;
+	const bool sp = softplus != 0, vc = vec != 0, gate = z != nullptr, needY = dz != nullptr && z != nullptr;
+	float* crow = rows + ch * DR;
+	float* tw = tile + warp * 3 * 32 * TL;
+	const T* Bb = Bm + (i64)b * 16 * L;
+	const T* Cb = Cm + (i64)b * 16 * L;
+	// A lane's two positions t, t+1 of a tensor (0 past L).
+	auto ld2 = [&](const T* p, int t, float (&v)[2]) {
+		v[0] = t < L ? ldf(p, row + t) : 0.0f;
+		v[1] = t + 1 < L ? ldf(p, row + t + 1) : 0.0f;
+	};
+	auto timestep = [&](float x, int t) { // δ at position t (0 past L)
+		x += bias;
+		return t < L ? (sp ? softplus_s(x) : x) : 0.0f;
+	};
+
+	// Phase 1: the checkpoints, in steps of 32 positions as scan_fwd4 (lane j
+	// of a quad loads the positions t0+4j .. and t0+16+4j ..), its staged
+	// rows of B (two buffers of 16 rows of 9 float4) and its rows of δ, δ·u
+	// (17 float4 per channel) in the space of phase 2's dB, dC sums.
+	{
+		constexpr int RW1 = 9, DW1 = 17;
+		static_assert(2 * 16 * RW1 + CPB * DW1 <= 2 * CPB * XC, "phase 1's buffers fit in xs");
+		float4* bc1 = xs;
+		float4* drow = xs + 2 * 16 * RW1 + ch * DW1;
+		float h[4];
+#pragma unroll
+		for (int s = 0; s < 4; ++s) h[s] = h0 ? h0[bd * 16 + j + 4 * s] : 0.0f;
+		float uu[2][4], xd[2][4];
+		auto load1 = [&](int t0) {
+#pragma unroll
+			for (int e = 0; e < 2; ++e) {
+				load_items<4>(uu[e], u + row, t0 + 16 * e + 4 * j, L, vc);
+				load_items<4>(xd[e], delta + row, t0 + 16 * e + 4 * j, L, vc);
+			}
+		};
+		load1(0);
+		stage_bc<NT, 8, RW1, false>(bc1, Bb, Cb, 0, L, vc);
+		cp_async_commit();
+		for (int t0 = 0, buf = 0; t0 < L; t0 += 32, buf ^= 1) {
+#pragma unroll
+			for (int e = 0; e < 2; ++e) {
+				float dv[4], duv[4];
+#pragma unroll
+				for (int k = 0; k < 4; ++k) {
+					dv[k] = timestep(xd[e][k], t0 + 16 * e + 4 * j + k);
+					duv[k] = dv[k] * uu[e][k];
+				}
+				drow[4 * e + j] = make_float4(dv[0], dv[1], dv[2], dv[3]);
+				drow[8 + 4 * e + j] = make_float4(duv[0], duv[1], duv[2], duv[3]);
+			}
+			cp_async_wait_all();
+			__syncthreads();
+			if (t0 + 32 < L) {
+				stage_bc<NT, 8, RW1, false>(bc1 + (buf ^ 1) * 16 * RW1, Bb, Cb, t0 + 32, L, vc);
+				cp_async_commit();
+				load1(t0 + 32);
+			}
+			const float4* Bs = bc1 + (buf * 16 + j) * RW1;
+#pragma unroll
+			for (int k = 0; k < 8; ++k) {
+				if ((k & 1) == 0) { // the state before positions t0+4k .. t0+4k+7: checkpoint t0/8 + k/2
+					const int c = t0 / 8 + k / 2;
+					if (ok && c < steps) {
+#pragma unroll
+						for (int s = 0; s < 4; ++s) ck[c * 16 + j + 4 * s] = h[s];
+					}
+				}
+				const float4 q1 = drow[k], q2 = drow[8 + k];
+				const float dv[4] = {q1.x, q1.y, q1.z, q1.w}, duv[4] = {q2.x, q2.y, q2.z, q2.w};
+				float bv[4][4];
+#pragma unroll
+				for (int s = 0; s < 4; ++s) {
+					const float4 qb = group4<T>(Bs + 4 * s * RW1, k);
+					bv[s][0] = qb.x, bv[s][1] = qb.y, bv[s][2] = qb.z, bv[s][3] = qb.w;
+				}
+#pragma unroll
+				for (int m = 0; m < 4; ++m)
+#pragma unroll
+					for (int s = 0; s < 4; ++s) h[s] = ex2_f(dv[m] * An2[s]) * h[s] + duv[m] * bv[s][m];
+			}
+			__syncwarp(); // the quad's reads of its row are done before the next step's writes
+		}
+	}
+	cp_async_wait_all();
+	__syncthreads(); // phase 1's checkpoints and buffers are done with
+
+	// Phase 2: backwards over the steps.
+	float r[4], dAa[4];
+#pragma unroll
+	for (int s = 0; s < 4; ++s) {
+		r[s] = ok && dhlast ? dhlast[bd * 16 + j + 4 * s] : 0.0f;
+		dAa[s] = 0.0f;
+	}
+	float dDp = 0.0f, dbp = 0.0f; // this lane's shares of dD and ddelta_bias
+	float uu[2], xd[2], go[2], zz[2];
+	auto load = [&](int t) {
+		ld2(u, t, uu);
+		ld2(delta, t, xd);
+		ld2(dout, t, go);
+		if (gate) {
+			ld2(z, t, zz);
+		} else {
+			zz[0] = zz[1] = 0.0f;
+		}
+	};
+	load(8 * (steps - 1) + 2 * j);
+	stage_bc<NT, 2, RW, true>(bc, Bb, Cb, 8 * (steps - 1), L, vc);
+	cp_async_commit();
+	for (int c = steps - 1, buf = 0; c >= 0; --c, buf ^= 1) {
+		const int t0 = 8 * c, tl = t0 + 2 * j;
+		float dtl[2], dyl[2]; // δ and dy at the lane's positions
+#pragma unroll
+		for (int e = 0; e < 2; ++e) {
+			dtl[e] = timestep(xd[e], tl + e);
+			dyl[e] = ok ? (gate ? go[e] * silu_s(zz[e]) : go[e]) : 0.0f;
+			crow[2 * j + e] = dtl[e];
+			crow[8 + 2 * j + e] = dtl[e] * uu[e];
+			crow[16 + 2 * j + e] = dyl[e];
+		}
+		float ul[2], xl[2], gl[2], zl[2]; // this step's, kept for the outputs
+#pragma unroll
+		for (int e = 0; e < 2; ++e) ul[e] = uu[e], xl[e] = xd[e], gl[e] = go[e], zl[e] = zz[e];
+		cp_async_wait_all();
+		__syncthreads(); // B, C and the rows of the step visible; the sums of the previous step read
+		if (c > 0) {
+			stage_bc<NT, 2, RW, true>(bc + (buf ^ 1) * 2 * 16 * RW, Bb, Cb, t0 - 8, L, vc);
+			cp_async_commit();
+			load(tl - 8);
+		}
+		const float4* Bs = bc + (buf * 2 * 16 + j) * RW;
+		const float4* Cs = Bs + 16 * RW;
+		// 1. Forward: a, h_{t−1}, dC, y.
+		float a[8][4], hp[8][4], h[4];
+#pragma unroll
+		for (int s = 0; s < 4; ++s) h[s] = ok ? ck[c * 16 + j + 4 * s] : 0.0f;
+#pragma unroll
+		for (int k = 0; k < 2; ++k) {
+			const float4 q1 = *reinterpret_cast<const float4*>(crow + 4 * k);
+			const float4 q2 = *reinterpret_cast<const float4*>(crow + 8 + 4 * k);
+			const float4 q3 = *reinterpret_cast<const float4*>(crow + 16 + 4 * k);
+			const float dv[4] = {q1.x, q1.y, q1.z, q1.w}, duv[4] = {q2.x, q2.y, q2.z, q2.w};
+			const float dyv[4] = {q3.x, q3.y, q3.z, q3.w};
+			float bv[4][4], cv[4][4], dcv[4][4], yv[4];
+#pragma unroll
+			for (int s = 0; s < 4; ++s) {
+				const float4 qb = group4<T>(Bs + 4 * s * RW, k), qc = group4<T>(Cs + 4 * s * RW, k);
+				bv[s][0] = qb.x, bv[s][1] = qb.y, bv[s][2] = qb.z, bv[s][3] = qb.w;
+				cv[s][0] = qc.x, cv[s][1] = qc.y, cv[s][2] = qc.z, cv[s][3] = qc.w;
+			}
+#pragma unroll
+			for (int m = 0; m < 4; ++m) {
+				yv[m] = 0.0f;
+#pragma unroll
+				for (int s = 0; s < 4; ++s) {
+					const int t = 4 * k + m;
+					hp[t][s] = h[s];
+					a[t][s] = ex2_f(dv[m] * An2[s]);
+					h[s] = a[t][s] * h[s] + duv[m] * bv[s][m];
+					dcv[s][m] = dyv[m] * h[s];
+					yv[m] += cv[s][m] * h[s];
+				}
+			}
+#pragma unroll
+			for (int s = 0; s < 4; ++s)
+				xs[(CPB + ch) * XC + k * 16 + j + 4 * s] = make_float4(dcv[s][0], dcv[s][1], dcv[s][2], dcv[s][3]);
+			if (needY) *reinterpret_cast<float4*>(tw + lane * TL + 4 * k) = make_float4(yv[0], yv[1], yv[2], yv[3]);
+		}
+		// 2. Backward: g, r, dB, S1, S2, dA.
+#pragma unroll
+		for (int k = 1; k >= 0; --k) {
+			const float4 q1 = *reinterpret_cast<const float4*>(crow + 4 * k);
+			const float4 q2 = *reinterpret_cast<const float4*>(crow + 8 + 4 * k);
+			const float4 q3 = *reinterpret_cast<const float4*>(crow + 16 + 4 * k);
+			const float dv[4] = {q1.x, q1.y, q1.z, q1.w}, duv[4] = {q2.x, q2.y, q2.z, q2.w};
+			const float dyv[4] = {q3.x, q3.y, q3.z, q3.w};
+			float bv[4][4], cv[4][4], dbv[4][4], s1[4], s2[4];
+#pragma unroll
+			for (int s = 0; s < 4; ++s) {
+				const float4 qb = group4<T>(Bs + 4 * s * RW, k), qc = group4<T>(Cs + 4 * s * RW, k);
+				bv[s][0] = qb.x, bv[s][1] = qb.y, bv[s][2] = qb.z, bv[s][3] = qb.w;
+				cv[s][0] = qc.x, cv[s][1] = qc.y, cv[s][2] = qc.z, cv[s][3] = qc.w;
+			}
+#pragma unroll
+			for (int m = 3; m >= 0; --m) {
+				s1[m] = s2[m] = 0.0f;
+#pragma unroll
+				for (int s = 0; s < 4; ++s) {
+					const int t = 4 * k + m;
+					const float g = dyv[m] * cv[s][m] + r[s];
+					dbv[s][m] = g * duv[m];
+					s1[m] += g * bv[s][m];
+					r[s] = a[t][s] * g;
+					const float rh = r[s] * hp[t][s];
+					s2[m] += An[s] * rh;
+					dAa[s] += rh * dv[m];
+				}
+			}
+#pragma unroll
+			for (int s = 0; s < 4; ++s)
+				xs[ch * XC + k * 16 + j + 4 * s] = make_float4(dbv[s][0], dbv[s][1], dbv[s][2], dbv[s][3]);
+			*reinterpret_cast<float4*>(tw + (32 + lane) * TL + 4 * k) = make_float4(s1[0], s1[1], s1[2], s1[3]);
+			*reinterpret_cast<float4*>(tw + (64 + lane) * TL + 4 * k) = make_float4(s2[0], s2[1], s2[2], s2[3]);
+		}
+		__syncthreads(); // the channels' dB, dC and the quads' shares are in shared memory
+		// 3a. The block's sums of dB and dC: thread q adds group (q>>4)&1, state q&15 of dB (q < 32) or dC.
+		for (int q = threadIdx.x; q < 64; q += NT) {
+			const int m = q >> 5, k = (q >> 4) & 1, n = q & 15, t = t0 + 4 * k;
+			float* dst = m ? dC : dB;
+			if (dst && t < L) {
+				const float4* x = xs + m * CPB * XC + k * 16 + n;
+				float4 sum = x[0];
+#pragma unroll
+				for (int e = 1; e < CPB; ++e) {
+					const float4 v = x[e * XC];
+					sum.x += v.x, sum.y += v.y, sum.z += v.z, sum.w += v.w;
+				}
+				red_add4(dst + ((i64)b * 16 + n) * L + t, sum, imin(4, L - t), vc);
+			}
+		}
+		// 3b. The quad's sums at the lane's positions, and the outputs there.
+		if (ok) {
+			float y[2] = {0.0f, 0.0f}, S1[2] = {0.0f, 0.0f}, S2[2] = {0.0f, 0.0f};
+#pragma unroll
+			for (int i = 0; i < 4; ++i) {
+				const float* src = tw + (qd * 4 + i) * TL + 2 * j;
+				const float2 v1 = *reinterpret_cast<const float2*>(src + 32 * TL);
+				const float2 v2 = *reinterpret_cast<const float2*>(src + 64 * TL);
+				S1[0] += v1.x, S1[1] += v1.y, S2[0] += v2.x, S2[1] += v2.y;
+				if (needY) {
+					const float2 v0 = *reinterpret_cast<const float2*>(src);
+					y[0] += v0.x, y[1] += v0.y;
+				}
+			}
+#pragma unroll
+			for (int e = 0; e < 2; ++e) {
+				const int t = tl + e;
+				if (t >= L) continue;
+				const float dsp = sp ? softplus_grad_s(xl[e] + bias) : 1.0f;
+				const float o1 = dtl[e] * S1[e] + dyl[e] * Dd, o2 = (ul[e] * S1[e] + S2[e]) * dsp;
+				dDp += dyl[e] * ul[e];
+				dbp += o2;
+				if (du) stf(du, row + t, o1);
+				if (ddelta) stf(ddelta, row + t, o2);
+				if (needY) stf(dz, row + t, gl[e] * (y[e] + Dd * ul[e]) * silu_grad_s(zl[e]));
+			}
+		}
+		__syncwarp(); // the quad's reads of the tile and of its row are done before the next step's writes
+	}
+	// The lane's sums over the sequence.
+	if (ok) {
+#pragma unroll
+		for (int s = 0; s < 4; ++s) {
+			if (dh0) dh0[bd * 16 + j + 4 * s] = r[s];
+			if (dA) atomicAdd(dA + (i64)dc * 16 + j + 4 * s, dAa[s]);
+		}
+	}
+	dDp += __shfl_xor_sync(FULL_MASK, dDp, 1);
+	dDp += __shfl_xor_sync(FULL_MASK, dDp, 2);
+	dbp += __shfl_xor_sync(FULL_MASK, dbp, 1);
+	dbp += __shfl_xor_sync(FULL_MASK, dbp, 2);
+	if (ok && j == 0) {
+		if (dD) atomicAdd(dD + dc, dDp);
+		if (ddbias) atomicAdd(ddbias + dc, dbp);
+	}
 }
 
 // The kernels' parameters, with TY the element type of the sequence tensors.
@@ -1641,6 +2180,43 @@ SCAN_FWD_KERNEL(512, 8, 1, 8, 4, 2)
 		scan_fwd16<bf16x, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, D, L, softplus, vec); \
 	}
 SCAN_FWD16_KERNEL(256, 2)
+
+// scan_fwd4_<NT>_<MINB>: scan_fwd4 with NT threads (NT/4 channels) per block
+// and at least MINB blocks per SM; scan.go's fwd16Configs repeat the pairs.
+#define SCAN_FWD4_KERNEL(NT, MINB)                                                                         \
+	extern "C" __global__ void __launch_bounds__(NT, MINB)                                             \
+	    scan_fwd4_##NT##_##MINB(SCAN_FWD_PARAMS(float)) {                                              \
+		(void)gcar;                                                                                \
+		(void)N;                                                                                   \
+		scan_fwd4<float, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, D, L, softplus, vec); \
+	}                                                                                                  \
+	extern "C" __global__ void __launch_bounds__(NT, MINB)                                             \
+	    scan_fwd4_##NT##_##MINB##_bf16(SCAN_FWD_PARAMS(bf16x)) {                                       \
+		(void)gcar;                                                                                \
+		(void)N;                                                                                   \
+		scan_fwd4<bf16x, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, D, L, softplus, vec); \
+	}
+SCAN_FWD4_KERNEL(64, 6)
+SCAN_FWD4_KERNEL(128, 3)
+
+// scan_bwd4_<NT>_<MINB>: scan_bwd4 with NT threads (NT/4 channels) per
+// block and at least MINB blocks per SM; scan.go's bwd16Configs repeat them.
+#define SCAN_BWD4_KERNEL(NAME, NT, MINB)                                                                   \
+	extern "C" __global__ void __launch_bounds__(NT, MINB) NAME##_##NT##_##MINB(SCAN_BWD_PARAMS(float)) { \
+		(void)gcar;                                                                                \
+		(void)N;                                                                                   \
+		scan_bwd4<float, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, \
+		                              dB, dC, dD, dz, ddbias, dh0, ckpt, D, L, softplus, vec);             \
+	}                                                                                                  \
+	extern "C" __global__ void __launch_bounds__(NT, MINB)                                             \
+	    NAME##_##NT##_##MINB##_bf16(SCAN_BWD_PARAMS(bf16x)) {                                          \
+		(void)gcar;                                                                                \
+		(void)N;                                                                                   \
+		scan_bwd4<bf16x, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, \
+		                              dB, dC, dD, dz, ddbias, dh0, ckpt, D, L, softplus, vec);             \
+	}
+SCAN_BWD4_KERNEL(scan_bwd4, 32, 12)
+SCAN_BWD4_KERNEL(scan_bwd4, 64, 6)
 SCAN_BWD_KERNEL(32, 8, 1, 8, 4, false, 8)
 SCAN_BWD_KERNEL(128, 8, 1, 8, 4, false, 4)
 SCAN_BWD_KERNEL(256, 8, 1, 8, 2, false, 2)
@@ -1660,7 +2236,7 @@ extern "C" __global__ void scan_step(float* state, const float* u, const float* 
 		const i64 b = r / D;
 		float dt = delta[r];
 		if (dbias) dt += dbias[d];
-		if (softplus) dt = softplus_f(dt);
+		if (softplus) dt = softplus_s(dt);
 		const float x = u[r], dtu = dt * x;
 		float* h = state + r * N;
 		const float* Ad = A + (i64)d * N;

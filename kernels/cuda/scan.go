@@ -107,11 +107,64 @@ func (be *Backend) pickFwd(B, D int) int {
 	return be.pickScan(fwdConfigs[:], fwdOrder, B, D)
 }
 
-// fwd16Configs are the instantiations of scan_fwd16 (scan_fwd16_<threads>_<minBlocks>
-// in kernels.cu): threads per block, and the blocks per SM the registers
-// are bounded for.
-// (256 × 4 and 128 × 8 were 6–12 % slower at B = 8, D = 1536; PERF.md.)
-var fwd16Configs = [...]struct{ threads, minBlocks int }{{256, 2}}
+// fwd16Configs are the instantiations of the forwards for N = 16 that give
+// each lane its own states (kernels.cu): scan_fwd16_<threads>_<minBlocks>
+// (states 1: a lane per state) and scan_fwd4_<threads>_<minBlocks> (states
+// 4: a quad of lanes per channel): threads per block, and the blocks per SM
+// the registers are bounded for. fwd16Auto is the one the backend chooses.
+// (scan_fwd16 at 256 × 4 and 128 × 8 were 6–12 % slower than at 256 × 2, at
+// B = 8, D = 1536; PERF.md.)
+var fwd16Configs = [...]lanesConfig{
+	{threads: 256, minBlocks: 2, states: 1},
+	{threads: 64, minBlocks: 6, states: 4},
+	{threads: 128, minBlocks: 3, states: 4},
+}
+
+const fwd16Auto = 2
+
+// lanesConfig is one instantiation of scan_fwd16, scan_fwd4 or (bwd)
+// scan_bwd4.
+type lanesConfig struct {
+	threads, minBlocks, states int
+	bwd                        bool
+}
+
+// kernelName is the instantiation's name in kernels.cu (without _bf16).
+func (c lanesConfig) kernelName() string {
+	dir := "fwd"
+	if c.bwd {
+		dir = "bwd"
+	}
+	if c.states == 1 {
+		return fmt.Sprintf("scan_%s16_%d_%d", dir, c.threads, c.minBlocks)
+	}
+	return fmt.Sprintf("scan_%s%d_%d_%d", dir, c.states, c.threads, c.minBlocks)
+}
+
+// channels is the number of channels of a block.
+func (c lanesConfig) channels() int { return c.threads * c.states / 16 }
+
+// bwd16Configs are the instantiations of scan_bwd4 (scan_bwd4_<threads>_<minBlocks>
+// in kernels.cu), the backward for N = 16 with four states per lane;
+// bwd16Auto is the one the backend chooses.
+var bwd16Configs = [...]lanesConfig{
+	{threads: 32, minBlocks: 12, states: 4, bwd: true},
+	{threads: 64, minBlocks: 6, states: 4, bwd: true},
+}
+
+const bwd16Auto = 1
+
+// bwd4Step is the number of positions of a step of scan_bwd4: it keeps the
+// state before every step, (B, D, ⌈L/bwd4Step⌉, 16) floats.
+const bwd4Step = 8
+
+// useBwd16 reports whether the backward runs scan_bwd4: as useFwd16.
+func (be *Backend) useBwd16(B, D, N int) bool {
+	if N != 16 || be.bwd16 == 0 {
+		return false
+	}
+	return be.bwd16 == 1 || (be.scanCfg < 0 && B*D >= 64*be.sms)
+}
 
 // useFwd16 reports whether the forward runs scan_fwd16 (one lane per state,
 // N = 16): automatically when its B·D·16 lanes fill the device (64 channels
@@ -193,11 +246,13 @@ func (be *Backend) SelectiveScan(s core.ScanArgs) {
 	ty := seqType(s)
 	if be.useFwd16(B, D, N) {
 		cfg := fwd16Configs[be.fwd16Cfg]
-		channels := cfg.threads / 16 // two per warp
-		be.launch(be.k.scanFwd16[ty][be.fwd16Cfg], (D+channels-1)/channels, B, cfg.threads, 0,
+		vec := aligned16(L, bm, cm)
+		if cfg.states > 1 { // scan_fwd4 reads u, delta, z and writes out 16 bytes at a time too
+			vec = aligned16(L, u, delta, z, out, bm, cm)
+		}
+		be.launch(be.k.scanFwd16[ty][be.fwd16Cfg], (D+cfg.channels()-1)/cfg.channels(), B, cfg.threads, 0,
 			p(u), p(delta), p(be.ptr(s.A)), p(bm), p(cm), p(be.ptr(s.D)), p(z), p(be.ptr(s.DeltaBias)),
-			p(be.ptr(s.H0)), p(out), p(be.ptr(s.HLast)), 0, i(D), i(L), i(N), b(s.DeltaSoftplus),
-			b(aligned16(L, bm, cm)))
+			p(be.ptr(s.H0)), p(out), p(be.ptr(s.HLast)), 0, i(D), i(L), i(N), b(s.DeltaSoftplus), b(vec))
 		return
 	}
 	c := be.pickFwd(B, D)
@@ -237,6 +292,18 @@ func (be *Backend) SelectiveScanBackward(s core.ScanArgs, g core.ScanGrads) {
 	}
 	if dC != 0 && bnl > 0 {
 		check("clearing dC", be.drv.memsetZero(dC, 4*bnl))
+	}
+	if be.useBwd16(B, D, N) {
+		cfg := bwd16Configs[be.bwd16Cfg]
+		steps := (L + bwd4Step - 1) / bwd4Step
+		ckpt := be.temp(B*D*steps*16, 4)
+		defer be.done(ckpt)
+		be.launch(be.k.scanBwd16[ty][be.bwd16Cfg], (D+cfg.channels()-1)/cfg.channels(), B, cfg.threads, 0,
+			p(u), p(delta), p(be.ptr(s.A)), p(bm), p(cm), p(be.ptr(s.D)), p(z), p(be.ptr(s.DeltaBias)),
+			p(be.ptr(s.H0)), p(dout), p(be.ptr(g.DHLast)), p(du), p(ddelta), p(be.ptr(g.DA)), p(dB), p(dC),
+			p(be.ptr(g.DD)), p(dz), p(be.ptr(g.DDeltaBias)), p(be.ptr(g.DH0)), p(ckpt.ptr), 0,
+			i(D), i(L), i(N), b(s.DeltaSoftplus), b(aligned16(L, bm, cm, dB, dC)))
+		return
 	}
 	c := be.pickBwd(B, D)
 	cfg := bwdConfigs[c]
