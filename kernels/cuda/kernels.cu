@@ -585,6 +585,19 @@ __device__ __forceinline__ float ex2_f(float x) {
 #endif
 }
 
+// ex2v_f is ex2_f that the compiler may not merge with an earlier ex2_f of
+// the same argument (asm volatile): for recomputing a value rather than
+// keeping it in a register.
+__device__ __forceinline__ float ex2v_f(float x) {
+#ifdef MK_EMULATION
+	return exp2f(x);
+#else
+	float y;
+	asm volatile("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+	return y;
+#endif
+}
+
 // rcp_f is 1/x by the hardware's rcp.approx.ftz.f32 (1 ulp; 0 for ∞).
 __device__ __forceinline__ float rcp_f(float x) {
 #ifdef MK_EMULATION
@@ -626,12 +639,12 @@ __device__ __forceinline__ float log1p01_s(float e) {
 	return p * e;
 }
 
-// softplus_s is softplus_f (x itself above 20, else max(x, 0) + log1p(e^−|x|))
-// with ex2_f and log1p01_s: a few ulp from it, in about 14 instructions
+// softplus_s is softplus_f, max(x, 0) + log1p(e^−|x|), with ex2_f and
+// log1p01_s: a few ulp from it, in about 13 instructions and no branch
 // instead of expf's and log1pf's three dozen, once per position and channel
-// in the scans.
+// in the scans. Above 20 it is x itself, as softplus_f: e^−x < 2.1e−9 is
+// below half an ulp of x there.
 __device__ __forceinline__ float softplus_s(float x) {
-	if (x > 20.0f) return x;
 	return fmaxf(x, 0.0f) + log1p01_s(ex2_f(fabsf(x) * -LOG2E_F));
 }
 
@@ -1629,6 +1642,108 @@ __device__ __forceinline__ void stage_bc(float4* S, const T* Bb, const T* Cb, in
 	}
 }
 
+// Raw4 is four consecutive values of a sequence tensor as loaded (a float4,
+// or four bfloat16 in a u32x2) and Raw2 two: a load into registers for a
+// later step keeps them so, and is widened (wide4, wide2) when the step
+// comes, so that the widening does not wait for the load at once. ld_raw4
+// reads positions t .. t+3 of p (0 past L; one load with vec), ld_raw2 t and
+// t+1.
+template <typename T>
+struct Raw4;
+template <>
+struct Raw4<float> {
+	float4 v;
+};
+template <>
+struct Raw4<bf16x> {
+	u32x2 v;
+};
+__device__ __forceinline__ float4 wide4(Raw4<float> r) { return r.v; }
+__device__ __forceinline__ float4 wide4(Raw4<bf16x> r) {
+	return make_float4(__uint_as_float(r.v.x << 16), __uint_as_float(r.v.x & 0xffff0000u),
+	                   __uint_as_float(r.v.y << 16), __uint_as_float(r.v.y & 0xffff0000u));
+}
+__device__ __forceinline__ Raw4<float> ld_raw4(const float* p, int t, int L, bool vec) {
+	if (vec && t + 4 <= L) return Raw4<float>{ld4(p + t)};
+	return Raw4<float>{make_float4(t < L ? p[t] : 0.0f, t + 1 < L ? p[t + 1] : 0.0f, t + 2 < L ? p[t + 2] : 0.0f,
+	                               t + 3 < L ? p[t + 3] : 0.0f)};
+}
+__device__ __forceinline__ Raw4<bf16x> ld_raw4(const bf16x* p, int t, int L, bool vec) {
+	if (vec && t + 4 <= L) return Raw4<bf16x>{*reinterpret_cast<const u32x2*>(p + t)};
+	unsigned e[4];
+#pragma unroll
+	for (int q = 0; q < 4; ++q) e[q] = t + q < L ? p[t + q].v : 0u;
+	return Raw4<bf16x>{u32x2{e[0] | (e[1] << 16), e[2] | (e[3] << 16)}};
+}
+template <typename T>
+struct Raw2;
+template <>
+struct Raw2<float> {
+	float x, y;
+};
+template <>
+struct Raw2<bf16x> {
+	unsigned v;
+};
+__device__ __forceinline__ void wide2(Raw2<float> r, float (&v)[2]) { v[0] = r.x, v[1] = r.y; }
+__device__ __forceinline__ void wide2(Raw2<bf16x> r, float (&v)[2]) {
+	v[0] = __uint_as_float(r.v << 16), v[1] = __uint_as_float(r.v & 0xffff0000u);
+}
+__device__ __forceinline__ Raw2<float> ld_raw2(const float* p, int t, int L) {
+	return Raw2<float>{t < L ? p[t] : 0.0f, t + 1 < L ? p[t + 1] : 0.0f};
+}
+__device__ __forceinline__ Raw2<bf16x> ld_raw2(const bf16x* p, int t, int L) {
+	const unsigned a = t < L ? p[t].v : 0u, b = t + 1 < L ? p[t + 1].v : 0u;
+	return Raw2<bf16x>{a | (b << 16)};
+}
+
+// Stager moves the rows of B (and C) of a step into float rows laid out as
+// stage_bc's, in two halves around the work of the step before: fetch starts
+// the reads, put completes them before the block barrier that publishes
+// them. Float rows go by cp.async (put does nothing; the caller waits for
+// its copies before the barrier); bfloat16 ones are read into registers and
+// widened by put, once per block rather than once per lane that reads them.
+template <typename T, int NT, int K, int RW, bool BC>
+struct Stager;
+template <int NT, int K, int RW, bool BC>
+struct Stager<float, NT, K, RW, BC> {
+	__device__ __forceinline__ void fetch(float4* S, const float* Bb, const float* Cb, int t0, int L, bool vec) {
+		stage_bc<NT, K, RW, BC>(S, Bb, Cb, t0, L, vec);
+		cp_async_commit();
+	}
+	__device__ __forceinline__ void put(float4*) {}
+};
+template <int NT, int K, int RW, bool BC>
+struct Stager<bf16x, NT, K, RW, BC> {
+	static constexpr int G = (BC ? 32 : 16) * K / NT;
+	u32x2 v[G]; // four bfloat16 of group k of row rr, as in memory
+	__device__ __forceinline__ void fetch(float4*, const bf16x* Bb, const bf16x* Cb, int t0, int L, bool vec) {
+		const int k = threadIdx.x % K, r0 = threadIdx.x / K, t = t0 + 4 * k;
+#pragma unroll
+		for (int i = 0; i < G; ++i) {
+			const int rr = r0 + i * (NT / K);
+			const bf16x* src = rr < 16 ? Bb + (i64)rr * L : Cb + (i64)(rr - 16) * L;
+			if (vec) {
+				v[i] = t < L ? *reinterpret_cast<const u32x2*>(src + t) : u32x2{0u, 0u};
+			} else {
+				unsigned e[4];
+#pragma unroll
+				for (int q = 0; q < 4; ++q) e[q] = t + q < L ? src[t + q].v : 0u;
+				v[i] = u32x2{e[0] | (e[1] << 16), e[2] | (e[3] << 16)};
+			}
+		}
+	}
+	__device__ __forceinline__ void put(float4* S) {
+		const int k = threadIdx.x % K, r0 = threadIdx.x / K;
+#pragma unroll
+		for (int i = 0; i < G; ++i) {
+			const int rr = r0 + i * (NT / K);
+			S[rr * RW + k] = make_float4(__uint_as_float(v[i].x << 16), __uint_as_float(v[i].x & 0xffff0000u),
+			                             __uint_as_float(v[i].y << 16), __uint_as_float(v[i].y & 0xffff0000u));
+		}
+	}
+};
+
 // scan_fwd4: the forward scan of scan_fwd (same formulas, same arguments;
 // gcar unused) for N = 16 with four states per lane: a quad of lanes serves
 // one channel (b, d), lane j of it the states n = j, j+4, j+8, j+12, a warp
@@ -1682,30 +1797,34 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 	float4* ytw = yt + warp * 256;
 	const T* Bb = Bm + (i64)b * 16 * L;
 	const T* Cb = Cm + (i64)b * 16 * L;
-	auto stage = [&](int buf, int t0) {
-		stage_bc<NT, 8, RW, true>(bc + buf * 2 * 16 * RW, Bb, Cb, t0, L, vc);
-		cp_async_commit();
-	};
+	Stager<T, NT, 8, RW, true> stg;
 	// Lane j's positions of a step: groups j and 4+j of four, t0+4j .. t0+4j+3
 	// and t0+16+4j .. t0+16+4j+3 (a quad reads 64 contiguous bytes of a
 	// float row per load).
-	float uu[2][4], xd[2][4], zz[2][4];
-	auto load = [&](int t0, float (&uv)[2][4], float (&xv)[2][4], float (&zv)[2][4]) {
+	Raw4<T> pu[2], px[2], pz[2]; // the next step's, as loaded
+	auto load = [&](int t0) {
 #pragma unroll
 		for (int e = 0; e < 2; ++e) {
 			const int t = t0 + 16 * e + 4 * j;
-			load_items<4>(uv[e], u + row, t, L, vc);
-			load_items<4>(xv[e], delta + row, t, L, vc);
-			if (gate) {
-				load_items<4>(zv[e], z + row, t, L, vc);
-			} else {
-#pragma unroll
-				for (int k = 0; k < 4; ++k) zv[e][k] = 0.0f;
-			}
+			pu[e] = ld_raw4(u + row, t, L, vc);
+			px[e] = ld_raw4(delta + row, t, L, vc);
+			if (gate) pz[e] = ld_raw4(z + row, t, L, vc);
 		}
 	};
-	stage(0, 0);
-	load(0, uu, xd, zz);
+	float uu[2][4], xd[2][4], zz[2][4]; // this step's
+	auto take = [&]() {
+#pragma unroll
+		for (int e = 0; e < 2; ++e) {
+			const float4 a = wide4(pu[e]), x = wide4(px[e]), g = gate ? wide4(pz[e]) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+			uu[e][0] = a.x, uu[e][1] = a.y, uu[e][2] = a.z, uu[e][3] = a.w;
+			xd[e][0] = x.x, xd[e][1] = x.y, xd[e][2] = x.z, xd[e][3] = x.w;
+			zz[e][0] = g.x, zz[e][1] = g.y, zz[e][2] = g.z, zz[e][3] = g.w;
+		}
+	};
+	stg.fetch(bc, Bb, Cb, 0, L, vc);
+	stg.put(bc);
+	load(0);
+	take();
 	for (int t0 = 0, buf = 0; t0 < L; t0 += 32, buf ^= 1) {
 		// 1. δ and δ·u into the channel's row
 #pragma unroll
@@ -1714,7 +1833,8 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 #pragma unroll
 			for (int k = 0; k < 4; ++k) {
 				const float x = xd[e][k] + bias;
-				dv[k] = t0 + 16 * e + 4 * j + k < L ? (sp ? softplus_s(x) : x) : 0.0f; // past L: a = 1, δ·u = 0
+				const float v = sp ? softplus_s(x) : x;
+				dv[k] = t0 + 16 * e + 4 * j + k < L ? v : 0.0f; // past L: a = 1, δ·u = 0
 				duv[k] = dv[k] * uu[e][k];
 			}
 			drow[4 * e + j] = make_float4(dv[0], dv[1], dv[2], dv[3]);
@@ -1722,11 +1842,11 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 		}
 		cp_async_wait_all();
 		__syncthreads(); // B, C and δ of the step visible; every warp is done with the other buffer
-		if (t0 + 32 < L) stage(buf ^ 1, t0 + 32);
-		float un[2][4], xn[2][4], zn[2][4];
-		load(t0 + 32, un, xn, zn); // the next step's, in flight during this one
-		// 2. The four states over the 32 positions; the lane's share of y.
-		float yp[32];
+		float4* next = bc + (buf ^ 1) * 2 * 16 * RW;
+		if (t0 + 32 < L) stg.fetch(next, Bb, Cb, t0 + 32, L, vc);
+		load(t0 + 32); // the next step's, in flight during this one
+		// 2. The four states over the 32 positions; the lane's share of y,
+		// four positions at a time into the warp's tile.
 		const float4* Bs = bc + (buf * 2 * 16 + j) * RW;
 		const float4* Cs = Bs + 16 * RW;
 #pragma unroll
@@ -1736,10 +1856,11 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 			float bv[4][4], cv[4][4];
 #pragma unroll
 			for (int s = 0; s < 4; ++s) {
-				const float4 qb = group4<T>(Bs + 4 * s * RW, k), qc = group4<T>(Cs + 4 * s * RW, k);
+				const float4 qb = group4<float>(Bs + 4 * s * RW, k), qc = group4<float>(Cs + 4 * s * RW, k);
 				bv[s][0] = qb.x, bv[s][1] = qb.y, bv[s][2] = qb.z, bv[s][3] = qb.w;
 				cv[s][0] = qc.x, cv[s][1] = qc.y, cv[s][2] = qc.z, cv[s][3] = qc.w;
 			}
+			float yp[4];
 #pragma unroll
 			for (int m = 0; m < 4; ++m) {
 				float y = 0.0f;
@@ -1748,13 +1869,11 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 					h[s] = ex2_f(dv[m] * An2[s]) * h[s] + duv[m] * bv[s][m];
 					y += cv[s][m] * h[s];
 				}
-				yp[4 * k + m] = y;
+				yp[m] = y;
 			}
+			ytw[lane * 8 + (k ^ qd)] = make_float4(yp[0], yp[1], yp[2], yp[3]);
 		}
 		// 3. The quad's shares meet: lane j sums groups j and 4+j of the four.
-#pragma unroll
-		for (int g = 0; g < 8; ++g)
-			ytw[lane * 8 + (g ^ qd)] = make_float4(yp[4 * g], yp[4 * g + 1], yp[4 * g + 2], yp[4 * g + 3]);
 		__syncwarp();
 #pragma unroll
 		for (int e = 0; e < 2; ++e) {
@@ -1775,11 +1894,9 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 				store_items<4>(out + row, yo, t0 + 4 * g, L, vc);
 			}
 		}
+		if (t0 + 32 < L) stg.put(next);
 		__syncwarp(); // the quad's reads of the tile and of δ are done before the next step's writes
-#pragma unroll
-		for (int e = 0; e < 2; ++e)
-#pragma unroll
-			for (int k = 0; k < 4; ++k) uu[e][k] = un[e][k], xd[e][k] = xn[e][k], zz[e][k] = zn[e][k];
+		take();
 	}
 	if (ok && hlast) {
 #pragma unroll
@@ -1808,8 +1925,10 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 // Every step's rows of B and C are staged by the block (cp.async,
 // double-buffered), δ, δ·u and dy by each quad in its channel's row. Two
 // block barriers per step of phase 2, one per 32 positions in phase 1; per
-// update, two exponentials (one per phase) and no exchange between lanes.
-template <typename T, int W>
+// update, two exponentials (one per phase; three without KA, which
+// recomputes a in the backward walk rather than keep it in 32 registers)
+// and no exchange between lanes.
+template <typename T, int W, bool KA>
 __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __restrict__ delta,
                                           const float* __restrict__ A, const T* __restrict__ Bm,
                                           const T* __restrict__ Cm, const float* __restrict__ Dp,
@@ -1853,14 +1972,10 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 	float* tw = tile + warp * 3 * 32 * TL;
 	const T* Bb = Bm + (i64)b * 16 * L;
 	const T* Cb = Cm + (i64)b * 16 * L;
-	// A lane's two positions t, t+1 of a tensor (0 past L).
-	auto ld2 = [&](const T* p, int t, float (&v)[2]) {
-		v[0] = t < L ? ldf(p, row + t) : 0.0f;
-		v[1] = t + 1 < L ? ldf(p, row + t + 1) : 0.0f;
-	};
 	auto timestep = [&](float x, int t) { // δ at position t (0 past L)
 		x += bias;
-		return t < L ? (sp ? softplus_s(x) : x) : 0.0f;
+		const float v = sp ? softplus_s(x) : x;
+		return t < L ? v : 0.0f;
 	};
 
 	// Phase 1: the checkpoints, in steps of 32 positions as scan_fwd4 (lane j
@@ -1875,17 +1990,28 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 		float h[4];
 #pragma unroll
 		for (int s = 0; s < 4; ++s) h[s] = h0 ? h0[bd * 16 + j + 4 * s] : 0.0f;
+		Raw4<T> pu[2], px[2]; // the next step's, as loaded
 		float uu[2][4], xd[2][4];
 		auto load1 = [&](int t0) {
 #pragma unroll
 			for (int e = 0; e < 2; ++e) {
-				load_items<4>(uu[e], u + row, t0 + 16 * e + 4 * j, L, vc);
-				load_items<4>(xd[e], delta + row, t0 + 16 * e + 4 * j, L, vc);
+				pu[e] = ld_raw4(u + row, t0 + 16 * e + 4 * j, L, vc);
+				px[e] = ld_raw4(delta + row, t0 + 16 * e + 4 * j, L, vc);
+			}
+		};
+		auto take1 = [&]() {
+#pragma unroll
+			for (int e = 0; e < 2; ++e) {
+				const float4 a = wide4(pu[e]), x = wide4(px[e]);
+				uu[e][0] = a.x, uu[e][1] = a.y, uu[e][2] = a.z, uu[e][3] = a.w;
+				xd[e][0] = x.x, xd[e][1] = x.y, xd[e][2] = x.z, xd[e][3] = x.w;
 			}
 		};
 		load1(0);
-		stage_bc<NT, 8, RW1, false>(bc1, Bb, Cb, 0, L, vc);
-		cp_async_commit();
+		take1();
+		Stager<T, NT, 8, RW1, false> stg;
+		stg.fetch(bc1, Bb, Cb, 0, L, vc);
+		stg.put(bc1);
 		for (int t0 = 0, buf = 0; t0 < L; t0 += 32, buf ^= 1) {
 #pragma unroll
 			for (int e = 0; e < 2; ++e) {
@@ -1900,9 +2026,9 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 			}
 			cp_async_wait_all();
 			__syncthreads();
+			float4* next = bc1 + (buf ^ 1) * 16 * RW1;
 			if (t0 + 32 < L) {
-				stage_bc<NT, 8, RW1, false>(bc1 + (buf ^ 1) * 16 * RW1, Bb, Cb, t0 + 32, L, vc);
-				cp_async_commit();
+				stg.fetch(next, Bb, Cb, t0 + 32, L, vc);
 				load1(t0 + 32);
 			}
 			const float4* Bs = bc1 + (buf * 16 + j) * RW1;
@@ -1920,13 +2046,17 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 				float bv[4][4];
 #pragma unroll
 				for (int s = 0; s < 4; ++s) {
-					const float4 qb = group4<T>(Bs + 4 * s * RW1, k);
+					const float4 qb = group4<float>(Bs + 4 * s * RW1, k);
 					bv[s][0] = qb.x, bv[s][1] = qb.y, bv[s][2] = qb.z, bv[s][3] = qb.w;
 				}
 #pragma unroll
 				for (int m = 0; m < 4; ++m)
 #pragma unroll
 					for (int s = 0; s < 4; ++s) h[s] = ex2_f(dv[m] * An2[s]) * h[s] + duv[m] * bv[s][m];
+			}
+			if (t0 + 32 < L) {
+				stg.put(next);
+				take1();
 			}
 			__syncwarp(); // the quad's reads of its row are done before the next step's writes
 		}
@@ -1942,20 +2072,29 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 		dAa[s] = 0.0f;
 	}
 	float dDp = 0.0f, dbp = 0.0f; // this lane's shares of dD and ddelta_bias
-	float uu[2], xd[2], go[2], zz[2];
+	Raw2<T> pu, px, pg, pz;           // the next step's inputs at the lane's positions, as loaded
+	float uu[2], xd[2], go[2], zz[2]; // this step's
 	auto load = [&](int t) {
-		ld2(u, t, uu);
-		ld2(delta, t, xd);
-		ld2(dout, t, go);
+		pu = ld_raw2(u + row, t, L);
+		px = ld_raw2(delta + row, t, L);
+		pg = ld_raw2(dout + row, t, L);
+		if (gate) pz = ld_raw2(z + row, t, L);
+	};
+	auto take = [&]() {
+		wide2(pu, uu);
+		wide2(px, xd);
+		wide2(pg, go);
 		if (gate) {
-			ld2(z, t, zz);
+			wide2(pz, zz);
 		} else {
 			zz[0] = zz[1] = 0.0f;
 		}
 	};
 	load(8 * (steps - 1) + 2 * j);
-	stage_bc<NT, 2, RW, true>(bc, Bb, Cb, 8 * (steps - 1), L, vc);
-	cp_async_commit();
+	take();
+	Stager<T, NT, 2, RW, true> stg;
+	stg.fetch(bc, Bb, Cb, 8 * (steps - 1), L, vc);
+	stg.put(bc);
 	for (int c = steps - 1, buf = 0; c >= 0; --c, buf ^= 1) {
 		const int t0 = 8 * c, tl = t0 + 2 * j;
 		float dtl[2], dyl[2]; // δ and dy at the lane's positions
@@ -1967,20 +2106,16 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 			crow[8 + 2 * j + e] = dtl[e] * uu[e];
 			crow[16 + 2 * j + e] = dyl[e];
 		}
-		float ul[2], xl[2], gl[2], zl[2]; // this step's, kept for the outputs
-#pragma unroll
-		for (int e = 0; e < 2; ++e) ul[e] = uu[e], xl[e] = xd[e], gl[e] = go[e], zl[e] = zz[e];
 		cp_async_wait_all();
 		__syncthreads(); // B, C and the rows of the step visible; the sums of the previous step read
 		if (c > 0) {
-			stage_bc<NT, 2, RW, true>(bc + (buf ^ 1) * 2 * 16 * RW, Bb, Cb, t0 - 8, L, vc);
-			cp_async_commit();
+			stg.fetch(bc + (buf ^ 1) * 2 * 16 * RW, Bb, Cb, t0 - 8, L, vc);
 			load(tl - 8);
 		}
 		const float4* Bs = bc + (buf * 2 * 16 + j) * RW;
 		const float4* Cs = Bs + 16 * RW;
 		// 1. Forward: a, h_{t−1}, dC, y.
-		float a[8][4], hp[8][4], h[4];
+		float a[KA ? 8 : 1][4], hp[8][4], h[4];
 #pragma unroll
 		for (int s = 0; s < 4; ++s) h[s] = ok ? ck[c * 16 + j + 4 * s] : 0.0f;
 #pragma unroll
@@ -1993,7 +2128,7 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 			float bv[4][4], cv[4][4], dcv[4][4], yv[4];
 #pragma unroll
 			for (int s = 0; s < 4; ++s) {
-				const float4 qb = group4<T>(Bs + 4 * s * RW, k), qc = group4<T>(Cs + 4 * s * RW, k);
+				const float4 qb = group4<float>(Bs + 4 * s * RW, k), qc = group4<float>(Cs + 4 * s * RW, k);
 				bv[s][0] = qb.x, bv[s][1] = qb.y, bv[s][2] = qb.z, bv[s][3] = qb.w;
 				cv[s][0] = qc.x, cv[s][1] = qc.y, cv[s][2] = qc.z, cv[s][3] = qc.w;
 			}
@@ -2004,8 +2139,9 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 				for (int s = 0; s < 4; ++s) {
 					const int t = 4 * k + m;
 					hp[t][s] = h[s];
-					a[t][s] = ex2_f(dv[m] * An2[s]);
-					h[s] = a[t][s] * h[s] + duv[m] * bv[s][m];
+					const float at = ex2_f(dv[m] * An2[s]);
+					if (KA) a[KA ? t : 0][s] = at;
+					h[s] = at * h[s] + duv[m] * bv[s][m];
 					dcv[s][m] = dyv[m] * h[s];
 					yv[m] += cv[s][m] * h[s];
 				}
@@ -2026,7 +2162,7 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 			float bv[4][4], cv[4][4], dbv[4][4], s1[4], s2[4];
 #pragma unroll
 			for (int s = 0; s < 4; ++s) {
-				const float4 qb = group4<T>(Bs + 4 * s * RW, k), qc = group4<T>(Cs + 4 * s * RW, k);
+				const float4 qb = group4<float>(Bs + 4 * s * RW, k), qc = group4<float>(Cs + 4 * s * RW, k);
 				bv[s][0] = qb.x, bv[s][1] = qb.y, bv[s][2] = qb.z, bv[s][3] = qb.w;
 				cv[s][0] = qc.x, cv[s][1] = qc.y, cv[s][2] = qc.z, cv[s][3] = qc.w;
 			}
@@ -2039,7 +2175,7 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 					const float g = dyv[m] * cv[s][m] + r[s];
 					dbv[s][m] = g * duv[m];
 					s1[m] += g * bv[s][m];
-					r[s] = a[t][s] * g;
+					r[s] = (KA ? a[KA ? t : 0][s] : ex2v_f(dv[m] * An2[s])) * g;
 					const float rh = r[s] * hp[t][s];
 					s2[m] += An[s] * rh;
 					dAa[s] += rh * dv[m];
@@ -2085,14 +2221,18 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 			for (int e = 0; e < 2; ++e) {
 				const int t = tl + e;
 				if (t >= L) continue;
-				const float dsp = sp ? softplus_grad_s(xl[e] + bias) : 1.0f;
-				const float o1 = dtl[e] * S1[e] + dyl[e] * Dd, o2 = (ul[e] * S1[e] + S2[e]) * dsp;
-				dDp += dyl[e] * ul[e];
+				const float dsp = sp ? softplus_grad_s(xd[e] + bias) : 1.0f;
+				const float o1 = dtl[e] * S1[e] + dyl[e] * Dd, o2 = (uu[e] * S1[e] + S2[e]) * dsp;
+				dDp += dyl[e] * uu[e];
 				dbp += o2;
 				if (du) stf(du, row + t, o1);
 				if (ddelta) stf(ddelta, row + t, o2);
-				if (needY) stf(dz, row + t, gl[e] * (y[e] + Dd * ul[e]) * silu_grad_s(zl[e]));
+				if (needY) stf(dz, row + t, go[e] * (y[e] + Dd * uu[e]) * silu_grad_s(zz[e]));
 			}
+		}
+		if (c > 0) {
+			stg.put(bc + (buf ^ 1) * 2 * 16 * RW);
+			take();
 		}
 		__syncwarp(); // the quad's reads of the tile and of its row are done before the next step's writes
 	}
@@ -2199,24 +2339,27 @@ SCAN_FWD16_KERNEL(256, 2)
 SCAN_FWD4_KERNEL(64, 6)
 SCAN_FWD4_KERNEL(128, 3)
 
-// scan_bwd4_<NT>_<MINB>: scan_bwd4 with NT threads (NT/4 channels) per
-// block and at least MINB blocks per SM; scan.go's bwd16Configs repeat them.
-#define SCAN_BWD4_KERNEL(NAME, NT, MINB)                                                                   \
+// scan_bwd4_<NT>_<MINB> and scan_bwd4r_<NT>_<MINB>: scan_bwd4 with NT
+// threads (NT/4 channels) per block and at least MINB blocks per SM, keeping
+// a (KA) or recomputing it (r); scan.go's bwd16Configs repeat them.
+#define SCAN_BWD4_KERNEL(NAME, NT, MINB, KA)                                                               \
 	extern "C" __global__ void __launch_bounds__(NT, MINB) NAME##_##NT##_##MINB(SCAN_BWD_PARAMS(float)) { \
 		(void)gcar;                                                                                \
 		(void)N;                                                                                   \
-		scan_bwd4<float, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, \
+		scan_bwd4<float, NT / 32, KA>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, \
 		                              dB, dC, dD, dz, ddbias, dh0, ckpt, D, L, softplus, vec);             \
 	}                                                                                                  \
 	extern "C" __global__ void __launch_bounds__(NT, MINB)                                             \
 	    NAME##_##NT##_##MINB##_bf16(SCAN_BWD_PARAMS(bf16x)) {                                          \
 		(void)gcar;                                                                                \
 		(void)N;                                                                                   \
-		scan_bwd4<bf16x, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, \
+		scan_bwd4<bf16x, NT / 32, KA>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, \
 		                              dB, dC, dD, dz, ddbias, dh0, ckpt, D, L, softplus, vec);             \
 	}
-SCAN_BWD4_KERNEL(scan_bwd4, 32, 12)
-SCAN_BWD4_KERNEL(scan_bwd4, 64, 6)
+SCAN_BWD4_KERNEL(scan_bwd4, 32, 12, true)
+SCAN_BWD4_KERNEL(scan_bwd4, 64, 6, true)
+SCAN_BWD4_KERNEL(scan_bwd4r, 32, 12, false)
+SCAN_BWD4_KERNEL(scan_bwd4r, 64, 6, false)
 SCAN_BWD_KERNEL(32, 8, 1, 8, 4, false, 8)
 SCAN_BWD_KERNEL(128, 8, 1, 8, 4, false, 4)
 SCAN_BWD_KERNEL(256, 8, 1, 8, 2, false, 2)

@@ -127,6 +127,7 @@ const fwd16Auto = 2
 type lanesConfig struct {
 	threads, minBlocks, states int
 	bwd                        bool
+	recompute                  bool // scan_bwd4r: a recomputed in the backward walk, not kept
 }
 
 // kernelName is the instantiation's name in kernels.cu (without _bf16).
@@ -138,7 +139,11 @@ func (c lanesConfig) kernelName() string {
 	if c.states == 1 {
 		return fmt.Sprintf("scan_%s16_%d_%d", dir, c.threads, c.minBlocks)
 	}
-	return fmt.Sprintf("scan_%s%d_%d_%d", dir, c.states, c.threads, c.minBlocks)
+	r := ""
+	if c.recompute {
+		r = "r"
+	}
+	return fmt.Sprintf("scan_%s%d%s_%d_%d", dir, c.states, r, c.threads, c.minBlocks)
 }
 
 // channels is the number of channels of a block.
@@ -150,9 +155,11 @@ func (c lanesConfig) channels() int { return c.threads * c.states / 16 }
 var bwd16Configs = [...]lanesConfig{
 	{threads: 32, minBlocks: 12, states: 4, bwd: true},
 	{threads: 64, minBlocks: 6, states: 4, bwd: true},
+	{threads: 32, minBlocks: 12, states: 4, bwd: true, recompute: true},
+	{threads: 64, minBlocks: 6, states: 4, bwd: true, recompute: true},
 }
 
-const bwd16Auto = 1
+const bwd16Auto = 3
 
 // bwd4Step is the number of positions of a step of scan_bwd4: it keeps the
 // state before every step, (B, D, ⌈L/bwd4Step⌉, 16) floats.
