@@ -1689,12 +1689,36 @@ __device__ __forceinline__ void wide2(Raw2<float> r, float (&v)[2]) { v[0] = r.x
 __device__ __forceinline__ void wide2(Raw2<bf16x> r, float (&v)[2]) {
 	v[0] = __uint_as_float(r.v << 16), v[1] = __uint_as_float(r.v & 0xffff0000u);
 }
-__device__ __forceinline__ Raw2<float> ld_raw2(const float* p, int t, int L) {
+__device__ __forceinline__ Raw2<float> ld_raw2(const float* p, int t, int L, bool vec) {
+	if (vec && t + 2 <= L) {
+		const float2 q = *reinterpret_cast<const float2*>(p + t);
+		return Raw2<float>{q.x, q.y};
+	}
 	return Raw2<float>{t < L ? p[t] : 0.0f, t + 1 < L ? p[t + 1] : 0.0f};
 }
-__device__ __forceinline__ Raw2<bf16x> ld_raw2(const bf16x* p, int t, int L) {
+__device__ __forceinline__ Raw2<bf16x> ld_raw2(const bf16x* p, int t, int L, bool vec) {
+	if (vec && t + 2 <= L) return Raw2<bf16x>{*reinterpret_cast<const unsigned*>(p + t)};
 	const unsigned a = t < L ? p[t].v : 0u, b = t + 1 < L ? p[t + 1].v : 0u;
 	return Raw2<bf16x>{a | (b << 16)};
+}
+
+// st2 stores v[0], v[1] at p[t], p[t+1] (those below L; one store with vec,
+// t even).
+__device__ __forceinline__ void st2(float* p, int t, int L, const float (&v)[2], bool vec) {
+	if (vec && t + 2 <= L) {
+		*reinterpret_cast<float2*>(p + t) = float2{v[0], v[1]};
+		return;
+	}
+	if (t < L) p[t] = v[0];
+	if (t + 1 < L) p[t + 1] = v[1];
+}
+__device__ __forceinline__ void st2(bf16x* p, int t, int L, const float (&v)[2], bool vec) {
+	if (vec && t + 2 <= L) {
+		*reinterpret_cast<unsigned*>(p + t) = (unsigned)f32_to_bf16(v[0]) | ((unsigned)f32_to_bf16(v[1]) << 16);
+		return;
+	}
+	if (t < L) stf(p, t, v[0]);
+	if (t + 1 < L) stf(p, t + 1, v[1]);
 }
 
 // Stager moves the rows of B (and C) of a step into float rows laid out as
@@ -1764,30 +1788,32 @@ struct Stager<bf16x, NT, K, RW, BC> {
 // four times the independent work, and per state update a quarter of the
 // shared-memory traffic (its partial sums of y are summed over four lanes,
 // not sixteen).
-template <typename T, int W>
+template <typename T, int W, int S>
 __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __restrict__ delta,
                                           const float* __restrict__ A, const T* __restrict__ Bm,
                                           const T* __restrict__ Cm, const float* __restrict__ Dp,
                                           const T* __restrict__ z, const float* __restrict__ dbias,
                                           const float* __restrict__ h0, T* __restrict__ out,
                                           float* __restrict__ hlast, int D, int L, int softplus, int vec) {
-	constexpr int NT = 32 * W, CPB = 8 * W;
+	static_assert(S == 2 || S == 4, "two or four states per lane");
+	constexpr int P = 16 / S, CW = 32 / P, E = 8 / P; // lanes per channel, channels per warp, groups per lane
+	constexpr int NT = 32 * W, CPB = CW * W;
 	constexpr int RW = 9;  // float4 per staged row of 32 positions (+1: consecutive rows 4 banks apart)
 	constexpr int DW = 17; // float4 per channel row of δ (8), δ·u (8) (+1: the 8 channels' rows 4 banks apart)
 	MK_SHARED float4 bc[2 * 2 * 16 * RW]; // [buffer][B, C][state][group of 4 positions]
 	MK_SHARED float4 dts[CPB * DW];       // [channel][δ groups 0..7, δ·u groups 8..15]
-	MK_SHARED float4 yt[W * 32 * 8];      // [warp][lane][group g at slot g ^ quad]: the partial sums of y
+	MK_SHARED float4 yt[W * 32 * 8];      // [warp][lane][group g at slot g ^ (lane & 7)]: the shares of y
 	static_assert(16 * (2 * 2 * 16 * RW + CPB * DW + W * 32 * 8) <= 48 * 1024, "static shared memory over 48 KiB");
-	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, qd = lane >> 2, j = lane & 3;
-	const int b = blockIdx.y, ch = warp * 8 + qd;
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, qd = lane / P, j = lane % P;
+	const int b = blockIdx.y, ch = warp * CW + qd;
 	const int d = blockIdx.x * CPB + ch;
 	const bool ok = d < D;
 	const int dc = ok ? d : D - 1; // channels past D compute on the last one and write nothing
 	const i64 row = ((i64)b * D + dc) * L;
-	float An2[4], h[4];
+	float An2[S], h[S];
 #pragma unroll
-	for (int s = 0; s < 4; ++s) {
-		const int n = j + 4 * s;
+	for (int s = 0; s < S; ++s) {
+		const int n = j + P * s;
 		An2[s] = A[(i64)dc * 16 + n] * LOG2E_F;
 		h[s] = h0 ? h0[((i64)b * D + dc) * 16 + n] : 0.0f;
 	}
@@ -1798,23 +1824,23 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 	const T* Bb = Bm + (i64)b * 16 * L;
 	const T* Cb = Cm + (i64)b * 16 * L;
 	Stager<T, NT, 8, RW, true> stg;
-	// Lane j's positions of a step: groups j and 4+j of four, t0+4j .. t0+4j+3
-	// and t0+16+4j .. t0+16+4j+3 (a quad reads 64 contiguous bytes of a
-	// float row per load).
-	Raw4<T> pu[2], px[2], pz[2]; // the next step's, as loaded
+	// Lane j's positions of a step: the groups g = j + P·e (e < E) of four,
+	// t0+4g .. t0+4g+3 (the P lanes of a channel read 16·P contiguous bytes
+	// of a float row per load).
+	Raw4<T> pu[E], px[E], pz[E]; // the next step's, as loaded
 	auto load = [&](int t0) {
 #pragma unroll
-		for (int e = 0; e < 2; ++e) {
-			const int t = t0 + 16 * e + 4 * j;
+		for (int e = 0; e < E; ++e) {
+			const int t = t0 + 4 * (j + P * e);
 			pu[e] = ld_raw4(u + row, t, L, vc);
 			px[e] = ld_raw4(delta + row, t, L, vc);
 			if (gate) pz[e] = ld_raw4(z + row, t, L, vc);
 		}
 	};
-	float uu[2][4], xd[2][4], zz[2][4]; // this step's
+	float uu[E][4], xd[E][4], zz[E][4]; // this step's
 	auto take = [&]() {
 #pragma unroll
-		for (int e = 0; e < 2; ++e) {
+		for (int e = 0; e < E; ++e) {
 			const float4 a = wide4(pu[e]), x = wide4(px[e]), g = gate ? wide4(pz[e]) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 			uu[e][0] = a.x, uu[e][1] = a.y, uu[e][2] = a.z, uu[e][3] = a.w;
 			xd[e][0] = x.x, xd[e][1] = x.y, xd[e][2] = x.z, xd[e][3] = x.w;
@@ -1828,35 +1854,60 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 	for (int t0 = 0, buf = 0; t0 < L; t0 += 32, buf ^= 1) {
 		// 1. δ and δ·u into the channel's row
 #pragma unroll
-		for (int e = 0; e < 2; ++e) {
+		for (int e = 0; e < E; ++e) {
+			const int g = j + P * e;
 			float dv[4], duv[4];
 #pragma unroll
 			for (int k = 0; k < 4; ++k) {
 				const float x = xd[e][k] + bias;
 				const float v = sp ? softplus_s(x) : x;
-				dv[k] = t0 + 16 * e + 4 * j + k < L ? v : 0.0f; // past L: a = 1, δ·u = 0
+				dv[k] = t0 + 4 * g + k < L ? v : 0.0f; // past L: a = 1, δ·u = 0
 				duv[k] = dv[k] * uu[e][k];
 			}
-			drow[4 * e + j] = make_float4(dv[0], dv[1], dv[2], dv[3]);
-			drow[8 + 4 * e + j] = make_float4(duv[0], duv[1], duv[2], duv[3]);
+			drow[g] = make_float4(dv[0], dv[1], dv[2], dv[3]);
+			drow[8 + g] = make_float4(duv[0], duv[1], duv[2], duv[3]);
 		}
 		cp_async_wait_all();
 		__syncthreads(); // B, C and δ of the step visible; every warp is done with the other buffer
 		float4* next = bc + (buf ^ 1) * 2 * 16 * RW;
 		if (t0 + 32 < L) stg.fetch(next, Bb, Cb, t0 + 32, L, vc);
 		load(t0 + 32); // the next step's, in flight during this one
-		// 2. The four states over the 32 positions; the lane's share of y,
-		// four positions at a time into the warp's tile.
+		// 2. The lane's states over the 32 positions; its share of y, four
+		// positions at a time into the warp's tile.
 		const float4* Bs = bc + (buf * 2 * 16 + j) * RW;
 		const float4* Cs = Bs + 16 * RW;
+		// The decays of group k+1 are computed while group k's states advance
+		// (software pipelining: ex2's latency hidden behind the recurrence).
+		float an[4][S];
+		{
+			const float4 q1 = drow[0];
+			const float dv[4] = {q1.x, q1.y, q1.z, q1.w};
+#pragma unroll
+			for (int m = 0; m < 4; ++m)
+#pragma unroll
+				for (int s = 0; s < S; ++s) an[m][s] = ex2_f(dv[m] * An2[s]);
+		}
 #pragma unroll
 		for (int k = 0; k < 8; ++k) {
-			const float4 q1 = drow[k], q2 = drow[8 + k];
-			const float dv[4] = {q1.x, q1.y, q1.z, q1.w}, duv[4] = {q2.x, q2.y, q2.z, q2.w};
-			float bv[4][4], cv[4][4];
+			float ac[4][S];
 #pragma unroll
-			for (int s = 0; s < 4; ++s) {
-				const float4 qb = group4<float>(Bs + 4 * s * RW, k), qc = group4<float>(Cs + 4 * s * RW, k);
+			for (int m = 0; m < 4; ++m)
+#pragma unroll
+				for (int s = 0; s < S; ++s) ac[m][s] = an[m][s];
+			if (k + 1 < 8) {
+				const float4 q1 = drow[k + 1];
+				const float dv[4] = {q1.x, q1.y, q1.z, q1.w};
+#pragma unroll
+				for (int m = 0; m < 4; ++m)
+#pragma unroll
+					for (int s = 0; s < S; ++s) an[m][s] = ex2_f(dv[m] * An2[s]);
+			}
+			const float4 q2 = drow[8 + k];
+			const float duv[4] = {q2.x, q2.y, q2.z, q2.w};
+			float bv[S][4], cv[S][4];
+#pragma unroll
+			for (int s = 0; s < S; ++s) {
+				const float4 qb = group4<float>(Bs + P * s * RW, k), qc = group4<float>(Cs + P * s * RW, k);
 				bv[s][0] = qb.x, bv[s][1] = qb.y, bv[s][2] = qb.z, bv[s][3] = qb.w;
 				cv[s][0] = qc.x, cv[s][1] = qc.y, cv[s][2] = qc.z, cv[s][3] = qc.w;
 			}
@@ -1865,23 +1916,24 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 			for (int m = 0; m < 4; ++m) {
 				float y = 0.0f;
 #pragma unroll
-				for (int s = 0; s < 4; ++s) {
-					h[s] = ex2_f(dv[m] * An2[s]) * h[s] + duv[m] * bv[s][m];
+				for (int s = 0; s < S; ++s) {
+					h[s] = ac[m][s] * h[s] + duv[m] * bv[s][m];
 					y += cv[s][m] * h[s];
 				}
 				yp[m] = y;
 			}
-			ytw[lane * 8 + (k ^ qd)] = make_float4(yp[0], yp[1], yp[2], yp[3]);
+			ytw[lane * 8 + (k ^ (lane & 7))] = make_float4(yp[0], yp[1], yp[2], yp[3]);
 		}
-		// 3. The quad's shares meet: lane j sums groups j and 4+j of the four.
+		// 3. The shares of the channel's P lanes meet: lane j sums its groups.
 		__syncwarp();
 #pragma unroll
-		for (int e = 0; e < 2; ++e) {
-			const int g = 4 * e + j;
-			float4 acc = ytw[(qd * 4) * 8 + (g ^ qd)];
+		for (int e = 0; e < E; ++e) {
+			const int g = j + P * e;
+			float4 acc = ytw[(qd * P) * 8 + (g ^ ((qd * P) & 7))];
 #pragma unroll
-			for (int i = 1; i < 4; ++i) {
-				const float4 v = ytw[(qd * 4 + i) * 8 + (g ^ qd)];
+			for (int i = 1; i < P; ++i) {
+				const int r = qd * P + i;
+				const float4 v = ytw[r * 8 + (g ^ (r & 7))];
 				acc.x += v.x, acc.y += v.y, acc.z += v.z, acc.w += v.w;
 			}
 			float yo[4] = {acc.x, acc.y, acc.z, acc.w};
@@ -1895,12 +1947,12 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 			}
 		}
 		if (t0 + 32 < L) stg.put(next);
-		__syncwarp(); // the quad's reads of the tile and of δ are done before the next step's writes
+		__syncwarp(); // the lanes' reads of the tile and of δ are done before the next step's writes
 		take();
 	}
 	if (ok && hlast) {
 #pragma unroll
-		for (int s = 0; s < 4; ++s) hlast[((i64)b * D + d) * 16 + j + 4 * s] = h[s];
+		for (int s = 0; s < S; ++s) hlast[((i64)b * D + d) * 16 + j + P * s] = h[s];
 	}
 }
 
@@ -2075,10 +2127,10 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 	Raw2<T> pu, px, pg, pz;           // the next step's inputs at the lane's positions, as loaded
 	float uu[2], xd[2], go[2], zz[2]; // this step's
 	auto load = [&](int t) {
-		pu = ld_raw2(u + row, t, L);
-		px = ld_raw2(delta + row, t, L);
-		pg = ld_raw2(dout + row, t, L);
-		if (gate) pz = ld_raw2(z + row, t, L);
+		pu = ld_raw2(u + row, t, L, vc);
+		px = ld_raw2(delta + row, t, L, vc);
+		pg = ld_raw2(dout + row, t, L, vc);
+		if (gate) pz = ld_raw2(z + row, t, L, vc);
 	};
 	auto take = [&]() {
 		wide2(pu, uu);
@@ -2217,18 +2269,21 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 					y[0] += v0.x, y[1] += v0.y;
 				}
 			}
+			float o1[2], o2[2], o3[2];
 #pragma unroll
 			for (int e = 0; e < 2; ++e) {
-				const int t = tl + e;
-				if (t >= L) continue;
 				const float dsp = sp ? softplus_grad_s(xd[e] + bias) : 1.0f;
-				const float o1 = dtl[e] * S1[e] + dyl[e] * Dd, o2 = (uu[e] * S1[e] + S2[e]) * dsp;
-				dDp += dyl[e] * uu[e];
-				dbp += o2;
-				if (du) stf(du, row + t, o1);
-				if (ddelta) stf(ddelta, row + t, o2);
-				if (needY) stf(dz, row + t, go[e] * (y[e] + Dd * uu[e]) * silu_grad_s(zz[e]));
+				o1[e] = dtl[e] * S1[e] + dyl[e] * Dd;
+				o2[e] = (uu[e] * S1[e] + S2[e]) * dsp;
+				o3[e] = needY ? go[e] * (y[e] + Dd * uu[e]) * silu_grad_s(zz[e]) : 0.0f;
+				if (tl + e < L) { // past L dy = 0 and δ = 0, but u and S2 need not be
+					dDp += dyl[e] * uu[e];
+					dbp += o2[e];
+				}
 			}
+			if (du) st2(du + row, tl, L, o1, vc);
+			if (ddelta) st2(ddelta + row, tl, L, o2, vc);
+			if (needY) st2(dz + row, tl, L, o3, vc);
 		}
 		if (c > 0) {
 			stg.put(bc + (buf ^ 1) * 2 * 16 * RW);
@@ -2321,23 +2376,25 @@ SCAN_FWD_KERNEL(512, 8, 1, 8, 4, 2)
 	}
 SCAN_FWD16_KERNEL(256, 2)
 
-// scan_fwd4_<NT>_<MINB>: scan_fwd4 with NT threads (NT/4 channels) per block
-// and at least MINB blocks per SM; scan.go's fwd16Configs repeat the pairs.
-#define SCAN_FWD4_KERNEL(NT, MINB)                                                                         \
+// scan_fwd<S>_<NT>_<MINB>: scan_fwd4 with S states per lane, NT threads
+// (NT·S/16 channels) per block and at least MINB blocks per SM; scan.go's
+// fwd16Configs repeat them.
+#define SCAN_FWD4_KERNEL(S, NT, MINB)                                                                      \
 	extern "C" __global__ void __launch_bounds__(NT, MINB)                                             \
-	    scan_fwd4_##NT##_##MINB(SCAN_FWD_PARAMS(float)) {                                              \
+	    scan_fwd##S##_##NT##_##MINB(SCAN_FWD_PARAMS(float)) {                                          \
 		(void)gcar;                                                                                \
 		(void)N;                                                                                   \
-		scan_fwd4<float, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, D, L, softplus, vec); \
+		scan_fwd4<float, NT / 32, S>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, D, L, softplus, vec); \
 	}                                                                                                  \
 	extern "C" __global__ void __launch_bounds__(NT, MINB)                                             \
-	    scan_fwd4_##NT##_##MINB##_bf16(SCAN_FWD_PARAMS(bf16x)) {                                       \
+	    scan_fwd##S##_##NT##_##MINB##_bf16(SCAN_FWD_PARAMS(bf16x)) {                                   \
 		(void)gcar;                                                                                \
 		(void)N;                                                                                   \
-		scan_fwd4<bf16x, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, D, L, softplus, vec); \
+		scan_fwd4<bf16x, NT / 32, S>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, D, L, softplus, vec); \
 	}
-SCAN_FWD4_KERNEL(64, 6)
-SCAN_FWD4_KERNEL(128, 3)
+SCAN_FWD4_KERNEL(4, 64, 6)
+SCAN_FWD4_KERNEL(4, 128, 3)
+SCAN_FWD4_KERNEL(2, 128, 6)
 
 // scan_bwd4_<NT>_<MINB> and scan_bwd4r_<NT>_<MINB>: scan_bwd4 with NT
 // threads (NT/4 channels) per block and at least MINB blocks per SM, keeping

@@ -118,6 +118,7 @@ var fwd16Configs = [...]lanesConfig{
 	{threads: 256, minBlocks: 2, states: 1},
 	{threads: 64, minBlocks: 6, states: 4},
 	{threads: 128, minBlocks: 3, states: 4},
+	{threads: 128, minBlocks: 6, states: 2},
 }
 
 const fwd16Auto = 2
@@ -309,7 +310,7 @@ func (be *Backend) SelectiveScanBackward(s core.ScanArgs, g core.ScanGrads) {
 			p(u), p(delta), p(be.ptr(s.A)), p(bm), p(cm), p(be.ptr(s.D)), p(z), p(be.ptr(s.DeltaBias)),
 			p(be.ptr(s.H0)), p(dout), p(be.ptr(g.DHLast)), p(du), p(ddelta), p(be.ptr(g.DA)), p(dB), p(dC),
 			p(be.ptr(g.DD)), p(dz), p(be.ptr(g.DDeltaBias)), p(be.ptr(g.DH0)), p(ckpt.ptr), 0,
-			i(D), i(L), i(N), b(s.DeltaSoftplus), b(aligned16(L, bm, cm, dB, dC)))
+			i(D), i(L), i(N), b(s.DeltaSoftplus), b(aligned16(L, u, delta, z, dout, du, ddelta, dz, bm, cm, dB, dC)))
 		return
 	}
 	c := be.pickBwd(B, D)
