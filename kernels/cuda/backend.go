@@ -37,10 +37,10 @@ type Backend struct {
 	// every instantiation on short sequences, Options.ScanConfig sets it for
 	// tuning.
 	scanCfg int
-	// fwd16 chooses the lane-per-state forward (scan_fwd16) for N = 16:
-	// -1 when it fills the device (and no configuration is forced), 0
-	// never, 1 always (tests); fwd16Cfg is the instantiation it runs (an
-	// index into fwd16Configs).
+	// fwd16 chooses the forwards for N = 16 that give each lane its own
+	// states (fwd16Configs: scan_fwd4 and others): -1 when they fill the
+	// device (and no configuration is forced), 0 never, 1 always (tests);
+	// fwd16Cfg is the instantiation it runs (an index into fwd16Configs).
 	fwd16, fwd16Cfg int
 	// bwd16 and bwd16Cfg are the same for the backward (scan_bwd4,
 	// bwd16Configs).

@@ -109,11 +109,12 @@ func (be *Backend) pickFwd(B, D int) int {
 
 // fwd16Configs are the instantiations of the forwards for N = 16 that give
 // each lane its own states (kernels.cu): scan_fwd16_<threads>_<minBlocks>
-// (states 1: a lane per state) and scan_fwd4_<threads>_<minBlocks> (states
-// 4: a quad of lanes per channel): threads per block, and the blocks per SM
-// the registers are bounded for. fwd16Auto is the one the backend chooses.
-// (scan_fwd16 at 256 × 4 and 128 × 8 were 6–12 % slower than at 256 × 2, at
-// B = 8, D = 1536; PERF.md.)
+// (states 1: a lane per state), scan_fwd4_<threads>_<minBlocks> (states 4:
+// a quad of lanes per channel) and scan_fwd2_… (states 2): threads per
+// block, and the blocks per SM the registers are bounded for. fwd16Auto is
+// the one the backend chooses: scan_fwd4_128_3, the fastest at B = 8,
+// D = 1536 (PERF.md); the others are kept for comparison
+// (BenchmarkScanLanes).
 var fwd16Configs = [...]lanesConfig{
 	{threads: 256, minBlocks: 2, states: 1},
 	{threads: 64, minBlocks: 6, states: 4},
@@ -123,8 +124,8 @@ var fwd16Configs = [...]lanesConfig{
 
 const fwd16Auto = 2
 
-// lanesConfig is one instantiation of scan_fwd16, scan_fwd4 or (bwd)
-// scan_bwd4.
+// lanesConfig is one instantiation of scan_fwd16, scan_fwd4, scan_fwd2 or
+// (bwd) scan_bwd4, scan_bwd4r.
 type lanesConfig struct {
 	threads, minBlocks, states int
 	bwd                        bool
@@ -151,8 +152,10 @@ func (c lanesConfig) kernelName() string {
 func (c lanesConfig) channels() int { return c.threads * c.states / 16 }
 
 // bwd16Configs are the instantiations of scan_bwd4 (scan_bwd4_<threads>_<minBlocks>
-// in kernels.cu), the backward for N = 16 with four states per lane;
-// bwd16Auto is the one the backend chooses.
+// and scan_bwd4r_… in kernels.cu), the backward for N = 16 with four states
+// per lane, keeping exp(δ·A) in registers or recomputing it (r); bwd16Auto
+// is the one the backend chooses: scan_bwd4r_64_6 (the kept ones spill;
+// PERF.md).
 var bwd16Configs = [...]lanesConfig{
 	{threads: 32, minBlocks: 12, states: 4, bwd: true},
 	{threads: 64, minBlocks: 6, states: 4, bwd: true},
@@ -174,9 +177,9 @@ func (be *Backend) useBwd16(B, D, N int) bool {
 	return be.bwd16 == 1 || (be.scanCfg < 0 && B*D >= 64*be.sms)
 }
 
-// useFwd16 reports whether the forward runs scan_fwd16 (one lane per state,
-// N = 16): automatically when its B·D·16 lanes fill the device (64 channels
-// per SM, half the threads it can hold) and no configuration is forced.
+// useFwd16 reports whether the forward runs one of fwd16Configs (N = 16):
+// automatically when B·D ≥ 64 per SM (the lanes then fill the device) and
+// no configuration is forced.
 func (be *Backend) useFwd16(B, D, N int) bool {
 	if N != 16 || be.fwd16 == 0 {
 		return false
@@ -238,10 +241,12 @@ func (be *Backend) carries(cfg scanConfig, static, per, B, D, N int) (smem int, 
 	return 0, be.temp(B*D*per*N, 4)
 }
 
-// SelectiveScan implements core.Backend with scan_fwd (kernels.cu): a block
-// per group of channels (b, d) of one batch row, a warp per channel or two,
-// the sequence walked in chunks that each warp scans with shuffles, the
-// chunk's rows of B and C staged once per block.
+// SelectiveScan implements core.Backend: for N = 16 with enough channels
+// (useFwd16) with scan_fwd4 (kernels.cu: four states per lane, each lane's
+// recurrences run sequentially), else with scan_fwd: a block per group of
+// channels (b, d) of one batch row, a warp per channel or two, the sequence
+// walked in chunks that each warp scans with shuffles, the chunk's rows of B
+// and C staged once per block.
 func (be *Backend) SelectiveScan(s core.ScanArgs) {
 	B, D, L, N := scanDims(s)
 	if B == 0 || D == 0 {
@@ -273,8 +278,10 @@ func (be *Backend) SelectiveScan(s core.ScanArgs) {
 		b(aligned16(L, u, delta, z, out, bm, cm)))
 }
 
-// SelectiveScanBackward implements core.Backend with scan_bwd (kernels.cu),
-// organised as the forward: per channel, a forward pass keeps the state
+// SelectiveScanBackward implements core.Backend: for N = 16 with enough
+// channels (useBwd16) with scan_bwd4r (kernels.cu: four states per lane,
+// checkpoints every 8 positions), else with scan_bwd, organised as the
+// forward: per channel, a forward pass keeps the state
 // before each chunk in a (B, D, chunks, N) scratch buffer (and computes dz,
 // unless the configuration leaves it to the second pass), then the chunks
 // are walked backwards, recomputing their states from those checkpoints.
