@@ -1769,21 +1769,24 @@ struct Stager<bf16x, NT, K, RW, BC> {
 };
 
 // scan_fwd4: the forward scan of scan_fwd (same formulas, same arguments;
-// gcar unused) for N = 16 with four states per lane: a quad of lanes serves
+// gcar unused) for N = 16 with S = 4 states per lane: a quad of lanes serves
 // one channel (b, d), lane j of it the states n = j, j+4, j+8, j+12, a warp
 // eight channels and the block (W warps, 8·W channels of one batch row) walks
-// the sequence 32 positions at a time. Per step:
-//   1. lane j of a quad has read u, delta and z at the positions t0+4j ..
-//      t0+4j+3 and t0+16+4j .. t0+16+4j+3 (during the previous step) and
-//      writes δ and δ·u there to its channel's shared row; the block has staged the step's rows of B and C
-//      (16 states × 32 positions each, by cp.async, double-buffered);
-//   2. each lane advances its four states over the 32 positions,
+// the sequence 32 positions at a time (S = 2: eight lanes per channel, lane
+// j the states j and j+8, four channels per warp). Per step:
+//   1. lane j has read u, delta and z at its positions, the groups of four
+//      t0+4g .. t0+4g+3 for g = j, j+P, … (P lanes per channel), during the
+//      previous step (Raw4: widened only now), and writes δ and δ·u there to
+//      its channel's shared row; the block has staged the step's rows of B
+//      and C (16 states × 32 positions each, double-buffered, Stager);
+//   2. each lane advances its states over the 32 positions,
 //      h = exp(δ·A[d,n])·h + δ·u·B[b,n,t], summing its share Σ_{its n} C·h of
-//      y at every position (four independent recurrences per lane, and every
-//      shared read a broadcast: the quads of a warp read the same rows of B
-//      and C, the lanes of a quad the same δ);
-//   3. the quad's four shares meet in a per-warp tile: lane j sums its
-//      eight positions, adds D·u, applies the gate and stores.
+//      y at every position (S independent recurrences per lane, the decays
+//      of the next four positions computed while the current ones advance,
+//      and every shared read a broadcast: the channels of a warp read the
+//      same rows of B and C, the lanes of a channel the same δ);
+//   3. the channel's shares meet in a per-warp tile: lane j sums its
+//      positions, adds D·u, applies the gate and stores.
 // Against scan_fwd16 (a lane per state): a quarter of the lanes, each with
 // four times the independent work, and per state update a quarter of the
 // shared-memory traffic (its partial sums of y are summed over four lanes,
@@ -1964,8 +1967,8 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 // state before every step of 8 in ckpt (B, D, ⌈L/8⌉, 16). Phase 2 walks the
 // steps backwards; per step each lane
 //   1. restarts its four states from the checkpoint and runs them over the
-//      8 positions, keeping a = exp(δ·A) and h_{t−1} in registers, with
-//      dC = dy·h and its share of y = Σ C·h (for dz);
+//      8 positions, keeping h_{t−1} (and with KA a = exp(δ·A)) in
+//      registers, with dC = dy·h and its share of y = Σ C·h (for dz);
 //   2. runs r backwards over them: g = dy·C + r, r = a·g, with dB = g·δ·u,
 //      its shares of S1 = Σ g·B and S2 = Σ A·r·h_{t−1}, and dA += δ·r·h_{t−1}
 //      (in a register, per state, for the whole sequence);
@@ -1974,8 +1977,9 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 //      to dB, dC with one vector atomic add; the quad's shares of y, S1, S2
 //      meet in a per-warp tile, lane j taking positions 2j, 2j+1 for du,
 //      ddelta, dz and its shares of dD and ddelta_bias.
-// Every step's rows of B and C are staged by the block (cp.async,
-// double-buffered), δ, δ·u and dy by each quad in its channel's row. Two
+// Every step's rows of B and C are staged by the block (Stager,
+// double-buffered), δ, δ·u and dy by each quad in its channel's row; the
+// lanes' inputs are prefetched a step ahead (Raw4, Raw2). Two
 // block barriers per step of phase 2, one per 32 positions in phase 1; per
 // update, two exponentials (one per phase; three without KA, which
 // recomputes a in the backward walk rather than keep it in 32 registers)
