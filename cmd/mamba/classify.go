@@ -39,6 +39,7 @@ Run 'mamba classify train --help' for each one's flags.`
 type classOptions struct {
 	modality, task, data, test, label string
 	fragLen, perClass, testPerClass   int
+	baselineK                         int    // DNA: k-mer size of the baselines
 	split                             string // phylum task: genus or sequence
 	rcAugment                         bool
 	seed                              uint64
@@ -83,6 +84,7 @@ func classDataFlags(fs interface {
 	label := fs.String("label", "", "labelled FASTA: field:K or re:<regexp> locating the label in each header")
 	fragLen := fs.Int("frag-len", 0, "species task: fragment length (0: 1000); phylum task: cut the test sequences into reads of this length, and train the baselines on such reads (0: whole sequences; give --seq-len the same length so that training crops are reads too)")
 	split := fs.String("split", "genus", "phylum task: genus (every 5th genus of each phylum held out whole) or sequence (every 5th sequence)")
+	baselineK := fs.Int("baseline-k", 6, "DNA: k-mer size of the naive Bayes and logistic-regression baselines (1 … 8; canonical k-mers, 4^k/2 dense features per example)")
 	perClass := fs.Int("per-class", 2000, "species task: training fragments per species")
 	testPerClass := fs.Int("test-per-class", 500, "species task: test fragments per species")
 	voices := fs.String("holdout-voices", "", "audio: comma-separated substrings of file names whose synthetic voices are held out for testing")
@@ -91,7 +93,7 @@ func classDataFlags(fs interface {
 	return func() {
 		o.modality, o.task, o.data, o.test, o.label = *modality, *task, *data, *test, *label
 		o.fragLen, o.perClass, o.testPerClass, o.holdoutVoices = *fragLen, *perClass, *testPerClass, *voices
-		o.split = *split
+		o.split, o.baselineK = *split, *baselineK
 		o.rate, o.seconds = *rate, *seconds
 	}
 }
@@ -141,7 +143,7 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 	wd := fs.Float64("weight-decay", 0.1, "AdamW weight decay")
 	seed := fs.Uint64("seed", 1, "seed of the initialisation, the task's sampling and the batches")
 	evalEvery := fs.Int("eval-every", 0, "steps between test-set evaluations during training (0: at the end)")
-	baseline := fs.Bool("baseline", true, "DNA: also fit and score the 6-mer naive Bayes and logistic-regression baselines")
+	baseline := fs.Bool("baseline", true, "DNA: also fit and score the k-mer (--baseline-k) naive Bayes and logistic-regression baselines")
 	out := fs.String("out", "runs/classify", "output folder: model/, checkpoint-<step>/, metrics.jsonl, loss.png, confusion.png, results.json")
 	saveEvery := fs.Int("save-every", 100, "steps between training checkpoints in --out (0: none); also at the end and on Ctrl-C")
 	keep := fs.Int("keep", 2, "training checkpoints to keep")

@@ -140,6 +140,9 @@ func dnaExamples(seqs []datasets.LabelledSeq, classes []string) ([]classify.Exam
 // dnaClassData loads a DNA classification task: a built-in task over fetched
 // genomes (species, phylum) or a dataset in one of the generic layouts.
 func dnaClassData(o classOptions) (*classData, error) {
+	if o.baselineK < 1 || o.baselineK > 8 {
+		return nil, usagef("classify: --baseline-k %d: give 1 … 8 (the baselines' features are dense, 4^k/2 per example)", o.baselineK)
+	}
 	var train, test []datasets.LabelledSeq
 	// reads turns training sequences into what the baselines train on:
 	// themselves, or for a read-length task reads cut from them.
@@ -291,7 +294,7 @@ func dnaClassData(o classOptions) (*classData, error) {
 		}
 	}
 	cd.baseline = func(log io.Writer) (map[string]classify.Metrics, map[string]any) {
-		return dnaBaselines(train, test, classes, reads, holdOut, log)
+		return dnaBaselines(train, test, classes, o.baselineK, reads, holdOut, log)
 	}
 	cd.readPredict = dnaReadPredict
 	return cd, nil
@@ -312,17 +315,14 @@ func genusOf(s datasets.LabelledSeq) string {
 // logisticL2s are the penalties the logistic-regression baseline chooses from.
 var logisticL2s = []float64{1e-3, 1e-2, 1e-1}
 
-// baselineK is the k-mer size of the baselines (the 6-mers, merged
-// with their reverse complements).
-const baselineK = 6
-
 // dnaBaselines fits the k-mer naive Bayes and logistic-regression baselines
+// (k-mers merged with their reverse complements; the are 6-mers)
 // on reads(train) and scores them on test. The logistic regression's L2
 // penalty is chosen among logisticL2s by the cross-entropy on a validation
 // fifth of the training sequences, held out as the test set was (holdOut)
 // and before reads are cut so that no sequence is on both sides; then the
 // model is refitted on all of them.
-func dnaBaselines(train, test []datasets.LabelledSeq, classes []string, reads func([]datasets.LabelledSeq) []datasets.LabelledSeq,
+func dnaBaselines(train, test []datasets.LabelledSeq, classes []string, k int, reads func([]datasets.LabelledSeq) []datasets.LabelledSeq,
 	holdOut func([]datasets.LabelledSeq) (fit, val []datasets.LabelledSeq), stderr io.Writer) (map[string]classify.Metrics, map[string]any) {
 	idx := map[string]int{}
 	for i, c := range classes {
@@ -355,20 +355,20 @@ func dnaBaselines(train, test []datasets.LabelledSeq, classes []string, reads fu
 	bestL2, bestLoss := 0.0, math.Inf(1)
 	valLoss := map[string]float64{}
 	for _, l2 := range logisticL2s {
-		m := score(dna.FitLogistic(xf, yf, len(classes), baselineK, l2, true).Predict, xv, yv)
+		m := score(dna.FitLogistic(xf, yf, len(classes), k, l2, true).Predict, xv, yv)
 		valLoss[fmt.Sprint(l2)] = m.Loss
-		fmt.Fprintf(stderr, "6-mer logistic regression, L2 %g: validation cross-entropy %.4f, accuracy %.4f\n", l2, m.Loss, m.Accuracy)
+		fmt.Fprintf(stderr, "%d-mer logistic regression, L2 %g: validation cross-entropy %.4f, accuracy %.4f\n", k, l2, m.Loss, m.Accuracy)
 		if m.Loss < bestLoss {
 			bestL2, bestLoss = l2, m.Loss
 		}
 	}
-	fmt.Fprintf(stderr, "6-mer logistic regression: L2 %g chosen; refitting on all %d training examples\n", bestL2, len(xtr))
-	nb := dna.FitNaiveBayes(xtr, ytr, len(classes), baselineK, 1, true)
-	lr := dna.FitLogistic(xtr, ytr, len(classes), baselineK, bestL2, true)
+	fmt.Fprintf(stderr, "%d-mer logistic regression: L2 %g chosen; refitting on all %d training examples\n", k, bestL2, len(xtr))
+	nb := dna.FitNaiveBayes(xtr, ytr, len(classes), k, 1, true)
+	lr := dna.FitLogistic(xtr, ytr, len(classes), k, bestL2, true)
 	return map[string]classify.Metrics{
-			"6-mer naive Bayes":         score(nb.Predict, xte, yte),
-			"6-mer logistic regression": score(lr.Predict, xte, yte),
-		}, map[string]any{"k": baselineK, "canonical": true, "naive_bayes_alpha": 1, "logistic_l2": bestL2,
+			fmt.Sprintf("%d-mer naive Bayes", k):         score(nb.Predict, xte, yte),
+			fmt.Sprintf("%d-mer logistic regression", k): score(lr.Predict, xte, yte),
+		}, map[string]any{"k": k, "canonical": true, "naive_bayes_alpha": 1, "logistic_l2": bestL2,
 			"logistic_l2_validation_loss": valLoss, "training_examples": len(xtr)}
 }
 

@@ -292,6 +292,18 @@ func TestClassifyDNA(t *testing.T) {
 			t.Errorf("classify train output lacks %q:\n%s", want, stdout)
 		}
 	}
+	// --baseline-k picks the baselines' k-mer size, within 1 … 8.
+	out4 := filepath.Join(t.TempDir(), "cls4")
+	if code, stdout, stderr := cli("classify", "train", "--modality", "dna", "--data", root, "--size", "tiny", "--steps", "2",
+		"--seq-len", "60", "--batch", "8", "--baseline-k", "4", "--save-every", "0", "--out", out4); code != 0 ||
+		!strings.Contains(stdout, "4-mer naive Bayes") || !strings.Contains(stdout, "4-mer logistic regression") ||
+		strings.Contains(stdout, "6-mer") {
+		t.Errorf("classify train --baseline-k 4: status %d: %s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := cli("classify", "train", "--modality", "dna", "--data", root, "--baseline-k", "9",
+		"--out", filepath.Join(t.TempDir(), "cls9")); code != 2 || !strings.Contains(stderr, "--baseline-k 9") {
+		t.Errorf("classify train --baseline-k 9: status %d (want 2, a usage error): %s", code, stderr)
+	}
 	var res map[string]any
 	b, err := os.ReadFile(filepath.Join(out, "results.json"))
 	if err != nil || json.Unmarshal(b, &res) != nil {
