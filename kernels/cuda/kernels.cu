@@ -94,21 +94,27 @@ __device__ __forceinline__ float ldf(const bf16x* p, i64 i) { return bf16_to_f32
 __device__ __forceinline__ void stf(float* p, i64 i, float v) { p[i] = v; }
 __device__ __forceinline__ void stf(bf16x* p, i64 i, float v) { p[i].v = f32_to_bf16(v); }
 
+// widen2 and widen4 widen two or four bfloat16 packed as in memory (the
+// first in the low half of each word) exactly; pack2 and pack4 round floats
+// to them (f32_to_bf16).
+__device__ __forceinline__ float2 widen2(unsigned q) {
+	return float2{__uint_as_float(q << 16), __uint_as_float(q & 0xffff0000u)};
+}
+__device__ __forceinline__ float4 widen4(u32x2 q) {
+	const float2 a = widen2(q.x), b = widen2(q.y);
+	return make_float4(a.x, a.y, b.x, b.y);
+}
+__device__ __forceinline__ unsigned pack2(float a, float b) {
+	return (unsigned)f32_to_bf16(a) | ((unsigned)f32_to_bf16(b) << 16);
+}
+__device__ __forceinline__ u32x2 pack4(float4 v) { return u32x2{pack2(v.x, v.y), pack2(v.z, v.w)}; }
+
 // ld4 reads p[0..3] with one load (16 bytes for float, 8 for bf16x: p must
 // be aligned to that); st4 writes them.
 __device__ __forceinline__ float4 ld4(const float* p) { return *reinterpret_cast<const float4*>(p); }
-__device__ __forceinline__ float4 ld4(const bf16x* p) {
-	const u32x2 q = *reinterpret_cast<const u32x2*>(p);
-	return make_float4(__uint_as_float(q.x << 16), __uint_as_float(q.x & 0xffff0000u), __uint_as_float(q.y << 16),
-	                   __uint_as_float(q.y & 0xffff0000u));
-}
+__device__ __forceinline__ float4 ld4(const bf16x* p) { return widen4(*reinterpret_cast<const u32x2*>(p)); }
 __device__ __forceinline__ void st4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
-__device__ __forceinline__ void st4(bf16x* p, float4 v) {
-	u32x2 q;
-	q.x = (unsigned)f32_to_bf16(v.x) | ((unsigned)f32_to_bf16(v.y) << 16);
-	q.y = (unsigned)f32_to_bf16(v.z) | ((unsigned)f32_to_bf16(v.w) << 16);
-	*reinterpret_cast<u32x2*>(p) = q;
-}
+__device__ __forceinline__ void st4(bf16x* p, float4 v) { *reinterpret_cast<u32x2*>(p) = pack4(v); }
 
 // ---------------------------------------------------------------------------
 // Reductions. Block reductions need blockDim.x to be a multiple of 32 (at most
@@ -839,19 +845,14 @@ __device__ __forceinline__ float4 group4<float>(const float4* S, int k) {
 }
 template <>
 __device__ __forceinline__ float4 group4<bf16x>(const float4* S, int k) {
-	const u32x2 q = reinterpret_cast<const u32x2*>(S)[k];
-	return make_float4(__uint_as_float(q.x << 16), __uint_as_float(q.x & 0xffff0000u), __uint_as_float(q.y << 16),
-	                   __uint_as_float(q.y & 0xffff0000u));
+	return widen4(reinterpret_cast<const u32x2*>(S)[k]);
 }
 
 // put4 writes four floats to group k of a staging buffer (the unaligned
 // path of stage_rows).
 __device__ __forceinline__ void put4(float4* S, int k, float4 v, const float*) { S[k] = v; }
 __device__ __forceinline__ void put4(float4* S, int k, float4 v, const bf16x*) {
-	u32x2 q;
-	q.x = (unsigned)f32_to_bf16(v.x) | ((unsigned)f32_to_bf16(v.y) << 16);
-	q.y = (unsigned)f32_to_bf16(v.z) | ((unsigned)f32_to_bf16(v.w) << 16);
-	reinterpret_cast<u32x2*>(S)[k] = q;
+	reinterpret_cast<u32x2*>(S)[k] = pack4(v);
 }
 
 // stage_rows copies rows n0 .. n0+nb−1 of M (N, L), positions c0 .. c0+32·I−1
@@ -1615,32 +1616,6 @@ __device__ __forceinline__ void scan_fwd16(const T* __restrict__ u, const T* __r
 	if (ok && hlast) hlast[((i64)b * D + d) * 16 + n] = h;
 }
 
-// stage_bc is the block's copy of the positions t0 .. t0+4K−1 of rows
-// 0..15 of Bb (and of Cb with BC) into staged rows of RW float4: row rr (the
-// rows of C follow those of B) at S + rr·RW, K groups of four positions
-// (stage4, asynchronous: the caller commits), or element by element (0 past
-// L) without vec. Thread q moves the groups q, q+NT, ... (all of one group
-// index k = q % K).
-template <int NT, int K, int RW, bool BC, typename T>
-__device__ __forceinline__ void stage_bc(float4* S, const T* Bb, const T* Cb, int t0, int L, bool vec) {
-	constexpr int G = (BC ? 32 : 16) * K;
-	static_assert(G % NT == 0 && NT % K == 0, "whole groups per thread");
-	const int k = threadIdx.x % K, r0 = threadIdx.x / K, t = t0 + 4 * k;
-#pragma unroll
-	for (int i = 0; i < G / NT; ++i) {
-		const int rr = r0 + i * (NT / K);
-		const T* src = rr < 16 ? Bb + (i64)rr * L : Cb + (i64)(rr - 16) * L;
-		float4* row = S + rr * RW;
-		if (vec) {
-			stage4(row, k, src, t, L); // L is a multiple of 4: a group is all in or all out
-		} else {
-			put4(row, k,
-			     make_float4(t < L ? ldf(src, t) : 0.0f, t + 1 < L ? ldf(src, t + 1) : 0.0f,
-			                 t + 2 < L ? ldf(src, t + 2) : 0.0f, t + 3 < L ? ldf(src, t + 3) : 0.0f),
-			     src);
-		}
-	}
-}
 
 // Raw4 is four consecutive values of a sequence tensor as loaded (a float4,
 // or four bfloat16 in a u32x2) and Raw2 two: a load into registers for a
@@ -1659,10 +1634,7 @@ struct Raw4<bf16x> {
 	u32x2 v;
 };
 __device__ __forceinline__ float4 wide4(Raw4<float> r) { return r.v; }
-__device__ __forceinline__ float4 wide4(Raw4<bf16x> r) {
-	return make_float4(__uint_as_float(r.v.x << 16), __uint_as_float(r.v.x & 0xffff0000u),
-	                   __uint_as_float(r.v.y << 16), __uint_as_float(r.v.y & 0xffff0000u));
-}
+__device__ __forceinline__ float4 wide4(Raw4<bf16x> r) { return widen4(r.v); }
 __device__ __forceinline__ Raw4<float> ld_raw4(const float* p, int t, int L, bool vec) {
 	if (vec && t + 4 <= L) return Raw4<float>{ld4(p + t)};
 	return Raw4<float>{make_float4(t < L ? p[t] : 0.0f, t + 1 < L ? p[t + 1] : 0.0f, t + 2 < L ? p[t + 2] : 0.0f,
@@ -1673,7 +1645,7 @@ __device__ __forceinline__ Raw4<bf16x> ld_raw4(const bf16x* p, int t, int L, boo
 	unsigned e[4];
 #pragma unroll
 	for (int q = 0; q < 4; ++q) e[q] = t + q < L ? p[t + q].v : 0u;
-	return Raw4<bf16x>{u32x2{e[0] | (e[1] << 16), e[2] | (e[3] << 16)}};
+	return Raw4<bf16x>{u32x2{e[0] | (e[1] << 16), e[2] | (e[3] << 16)}}; // as in memory: not rounded again
 }
 template <typename T>
 struct Raw2;
@@ -1687,7 +1659,8 @@ struct Raw2<bf16x> {
 };
 __device__ __forceinline__ void wide2(Raw2<float> r, float (&v)[2]) { v[0] = r.x, v[1] = r.y; }
 __device__ __forceinline__ void wide2(Raw2<bf16x> r, float (&v)[2]) {
-	v[0] = __uint_as_float(r.v << 16), v[1] = __uint_as_float(r.v & 0xffff0000u);
+	const float2 q = widen2(r.v);
+	v[0] = q.x, v[1] = q.y;
 }
 __device__ __forceinline__ Raw2<float> ld_raw2(const float* p, int t, int L, bool vec) {
 	if (vec && t + 2 <= L) {
@@ -1714,11 +1687,35 @@ __device__ __forceinline__ void st2(float* p, int t, int L, const float (&v)[2],
 }
 __device__ __forceinline__ void st2(bf16x* p, int t, int L, const float (&v)[2], bool vec) {
 	if (vec && t + 2 <= L) {
-		*reinterpret_cast<unsigned*>(p + t) = (unsigned)f32_to_bf16(v[0]) | ((unsigned)f32_to_bf16(v[1]) << 16);
+		*reinterpret_cast<unsigned*>(p + t) = pack2(v[0], v[1]);
 		return;
 	}
 	if (t < L) stf(p, t, v[0]);
 	if (t + 1 < L) stf(p, t + 1, v[1]);
+}
+
+// stage_bc is the block's copy of the positions t0 .. t0+4K−1 of rows
+// 0..15 of Bb (and of Cb with BC) into staged rows of RW float4: row rr (the
+// rows of C follow those of B) at S + rr·RW, K groups of four positions
+// (stage4, asynchronous: the caller commits), or element by element (0 past
+// L) without vec. Thread q moves the groups q, q+NT, ... (all of one group
+// index k = q % K).
+template <int NT, int K, int RW, bool BC>
+__device__ __forceinline__ void stage_bc(float4* S, const float* Bb, const float* Cb, int t0, int L, bool vec) {
+	constexpr int G = (BC ? 32 : 16) * K;
+	static_assert(G % NT == 0 && NT % K == 0, "whole groups per thread");
+	const int k = threadIdx.x % K, r0 = threadIdx.x / K, t = t0 + 4 * k;
+#pragma unroll
+	for (int i = 0; i < G / NT; ++i) {
+		const int rr = r0 + i * (NT / K);
+		const float* src = rr < 16 ? Bb + (i64)rr * L : Cb + (i64)(rr - 16) * L;
+		float4* row = S + rr * RW;
+		if (vec) {
+			stage4(row, k, src, t, L); // L is a multiple of 4: a group is all in or all out
+		} else {
+			row[k] = ld_raw4(src, t, L, false).v;
+		}
+	}
 }
 
 // Stager moves the rows of B (and C) of a step into float rows laid out as
@@ -1740,31 +1737,19 @@ struct Stager<float, NT, K, RW, BC> {
 template <int NT, int K, int RW, bool BC>
 struct Stager<bf16x, NT, K, RW, BC> {
 	static constexpr int G = (BC ? 32 : 16) * K / NT;
-	u32x2 v[G]; // four bfloat16 of group k of row rr, as in memory
+	Raw4<bf16x> v[G]; // group k of row rr, as in memory
 	__device__ __forceinline__ void fetch(float4*, const bf16x* Bb, const bf16x* Cb, int t0, int L, bool vec) {
-		const int k = threadIdx.x % K, r0 = threadIdx.x / K, t = t0 + 4 * k;
+		const int k = threadIdx.x % K, r0 = threadIdx.x / K;
 #pragma unroll
 		for (int i = 0; i < G; ++i) {
 			const int rr = r0 + i * (NT / K);
-			const bf16x* src = rr < 16 ? Bb + (i64)rr * L : Cb + (i64)(rr - 16) * L;
-			if (vec) {
-				v[i] = t < L ? *reinterpret_cast<const u32x2*>(src + t) : u32x2{0u, 0u};
-			} else {
-				unsigned e[4];
-#pragma unroll
-				for (int q = 0; q < 4; ++q) e[q] = t + q < L ? src[t + q].v : 0u;
-				v[i] = u32x2{e[0] | (e[1] << 16), e[2] | (e[3] << 16)};
-			}
+			v[i] = ld_raw4(rr < 16 ? Bb + (i64)rr * L : Cb + (i64)(rr - 16) * L, t0 + 4 * k, L, vec);
 		}
 	}
 	__device__ __forceinline__ void put(float4* S) {
 		const int k = threadIdx.x % K, r0 = threadIdx.x / K;
 #pragma unroll
-		for (int i = 0; i < G; ++i) {
-			const int rr = r0 + i * (NT / K);
-			S[rr * RW + k] = make_float4(__uint_as_float(v[i].x << 16), __uint_as_float(v[i].x & 0xffff0000u),
-			                             __uint_as_float(v[i].y << 16), __uint_as_float(v[i].y & 0xffff0000u));
-		}
+		for (int i = 0; i < G; ++i) S[(r0 + i * (NT / K)) * RW + k] = wide4(v[i]);
 	}
 };
 
