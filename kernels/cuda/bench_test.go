@@ -67,21 +67,19 @@ func BenchmarkScanConfigs(b *testing.B) {
 }
 
 // BenchmarkScanLanes is BenchmarkScan with each instantiation of the
-// scans that give each lane its own states (scan_fwd16 and scan_fwd4 with
-// scan_bwd4; pair c of fwd16Configs and bwd16Configs) in turn.
+// scans that give each lane its own states (pair c of fwd16Configs and
+// bwd16Configs, forceLanes) in turn.
 func BenchmarkScanLanes(b *testing.B) {
 	be := backend(b)
-	defer func() {
-		be.fwd16, be.fwd16Cfg = -1, fwd16Auto
-		be.bwd16, be.bwd16Cfg = -1, bwd16Auto
-	}()
-	for c := range max(len(fwd16Configs), len(bwd16Configs)) {
-		fc, bc := min(c, len(fwd16Configs)-1), min(c, len(bwd16Configs)-1)
+	defer be.autoLanes()
+	for c := range lanePairs() {
 		for _, L := range []int{2048, 8192, 32768} {
-			b.Run(fmt.Sprintf("%s/%s/L=%d", fwd16Configs[fc].kernelName(), bwd16Configs[bc].kernelName(), L), func(b *testing.B) {
-				be.fwd16, be.fwd16Cfg, be.bwd16, be.bwd16Cfg = 1, fc, 1, bc
-				benchScan(b, be, L, false)
-			})
+			be.forceLanes(c)
+			b.Run(fmt.Sprintf("%s/%s/L=%d", fwd16Configs[be.fwd16Cfg].kernelName(), bwd16Configs[be.bwd16Cfg].kernelName(), L),
+				func(b *testing.B) {
+					be.forceLanes(c)
+					benchScan(b, be, L, false)
+				})
 		}
 	}
 }

@@ -213,28 +213,24 @@ func TestScanConfigs(t *testing.T) {
 }
 
 // TestScanLanes runs the scans for N = 16 that give each lane its own
-// states (scan_fwd16, scan_fwd4, scan_bwd4; instantiation c of each list
+// states (scan_fwd16, scan_fwd4, scan_fwd2, scan_bwd4; instantiation c of each list
 // together) on lengths around their 8-, 16- and 32-position steps, odd
 // lengths (no 16-byte loads), and channel counts that leave lanes and
 // blocks past D, against the float64 reference. MAMBAKIT_CUDA_LANES = c
 // runs that pair only (the CPU emulation is slow).
 func TestScanLanes(t *testing.T) {
 	be := backend(t)
-	defer func() {
-		be.fwd16, be.fwd16Cfg = -1, fwd16Auto
-		be.bwd16, be.bwd16Cfg = -1, bwd16Auto
-	}()
-	be.fwd16, be.bwd16 = 1, 1
+	defer be.autoLanes()
 	r := rand.New(rand.NewPCG(9, 17))
 	only := -1
 	if v := os.Getenv("MAMBAKIT_CUDA_LANES"); v != "" {
 		only, _ = strconv.Atoi(v)
 	}
-	for c := range max(len(fwd16Configs), len(bwd16Configs)) {
+	for c := range lanePairs() {
 		if only >= 0 && c != only {
 			continue
 		}
-		be.fwd16Cfg, be.bwd16Cfg = min(c, len(fwd16Configs)-1), min(c, len(bwd16Configs)-1)
+		be.forceLanes(c)
 		names := fwd16Configs[be.fwd16Cfg].kernelName() + ", " + bwd16Configs[be.bwd16Cfg].kernelName()
 		for _, sh := range [][3]int{{1, 1, 1}, {1, 3, 15}, {2, 2, 16}, {1, 5, 17}, {2, 17, 64}, {1, 33, 203}, {1, 67, 96}, {2, 2, 1000}, {1, 9, 1004}, {1, 18, 2051}} {
 			B, D, L := sh[0], sh[1], sh[2]
@@ -377,6 +373,21 @@ func TestSumSquaresLarge(t *testing.T) {
 	if got := be.SumSquares(x); math.Abs(got-want) > 1e-9*want {
 		t.Errorf("SumSquares %.17g, want %.17g", got, want)
 	}
+}
+
+// lanePairs is the number of pairs of fwd16Configs and bwd16Configs that
+// forceLanes can choose (the shorter list repeats its last entry).
+func lanePairs() int { return max(len(fwd16Configs), len(bwd16Configs)) }
+
+// forceLanes makes every N = 16 scan run pair c of fwd16Configs and
+// bwd16Configs; autoLanes restores the automatic choice.
+func (be *Backend) forceLanes(c int) {
+	be.fwd16, be.fwd16Cfg = 1, min(c, len(fwd16Configs)-1)
+	be.bwd16, be.bwd16Cfg = 1, min(c, len(bwd16Configs)-1)
+}
+func (be *Backend) autoLanes() {
+	be.fwd16, be.fwd16Cfg = -1, fwd16Auto
+	be.bwd16, be.bwd16Cfg = -1, bwd16Auto
 }
 
 // TestKernelResources logs the registers, spills and static shared memory of

@@ -1952,9 +1952,11 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 // state before every step of 8 in ckpt (B, D, ⌈L/8⌉, 16). Phase 2 walks the
 // steps backwards; per step each lane
 //   1. restarts its four states from the checkpoint and runs them over the
-//      8 positions, keeping h_{t−1} (and with KA a = exp(δ·A)) in
-//      registers, with dC = dy·h and its share of y = Σ C·h (for dz);
-//   2. runs r backwards over them: g = dy·C + r, r = a·g, with dB = g·δ·u,
+//      8 positions, keeping h_{t−1} in registers, with dC = dy·h and its
+//      share of y = Σ C·h (for dz);
+//   2. runs r backwards over them, a = exp(δ·A) computed again (ex2v_f:
+//      keeping the 32 of a step in registers made the kernel spill, 27 %
+//      slower): g = dy·C + r, r = a·g, with dB = g·δ·u,
 //      its shares of S1 = Σ g·B and S2 = Σ A·r·h_{t−1}, and dA += δ·r·h_{t−1}
 //      (in a register, per state, for the whole sequence);
 //   3. writes dB and dC (per state and position) to shared memory, where the
@@ -1966,10 +1968,9 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 // double-buffered), δ, δ·u and dy by each quad in its channel's row; the
 // lanes' inputs are prefetched a step ahead (Raw4, Raw2). Two
 // block barriers per step of phase 2, one per 32 positions in phase 1; per
-// update, two exponentials (one per phase; three without KA, which
-// recomputes a in the backward walk rather than keep it in 32 registers)
-// and no exchange between lanes.
-template <typename T, int W, bool KA>
+// update, three exponentials (phase 1, and both walks of phase 2) and no
+// exchange between lanes.
+template <typename T, int W>
 __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __restrict__ delta,
                                           const float* __restrict__ A, const T* __restrict__ Bm,
                                           const T* __restrict__ Cm, const float* __restrict__ Dp,
@@ -2156,7 +2157,7 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 		const float4* Bs = bc + (buf * 2 * 16 + j) * RW;
 		const float4* Cs = Bs + 16 * RW;
 		// 1. Forward: a, h_{t−1}, dC, y.
-		float a[KA ? 8 : 1][4], hp[8][4], h[4];
+		float hp[8][4], h[4];
 #pragma unroll
 		for (int s = 0; s < 4; ++s) h[s] = ok ? ck[c * 16 + j + 4 * s] : 0.0f;
 #pragma unroll
@@ -2180,9 +2181,7 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 				for (int s = 0; s < 4; ++s) {
 					const int t = 4 * k + m;
 					hp[t][s] = h[s];
-					const float at = ex2_f(dv[m] * An2[s]);
-					if (KA) a[KA ? t : 0][s] = at;
-					h[s] = at * h[s] + duv[m] * bv[s][m];
+					h[s] = ex2_f(dv[m] * An2[s]) * h[s] + duv[m] * bv[s][m];
 					dcv[s][m] = dyv[m] * h[s];
 					yv[m] += cv[s][m] * h[s];
 				}
@@ -2216,7 +2215,7 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 					const float g = dyv[m] * cv[s][m] + r[s];
 					dbv[s][m] = g * duv[m];
 					s1[m] += g * bv[s][m];
-					r[s] = (KA ? a[KA ? t : 0][s] : ex2v_f(dv[m] * An2[s])) * g;
+					r[s] = ex2v_f(dv[m] * An2[s]) * g;
 					const float rh = r[s] * hp[t][s];
 					s2[m] += An[s] * rh;
 					dAa[s] += rh * dv[m];
@@ -2385,27 +2384,24 @@ SCAN_FWD4_KERNEL(4, 64, 6)
 SCAN_FWD4_KERNEL(4, 128, 3)
 SCAN_FWD4_KERNEL(2, 128, 6)
 
-// scan_bwd4_<NT>_<MINB> and scan_bwd4r_<NT>_<MINB>: scan_bwd4 with NT
-// threads (NT/4 channels) per block and at least MINB blocks per SM, keeping
-// a (KA) or recomputing it (r); scan.go's bwd16Configs repeat them.
-#define SCAN_BWD4_KERNEL(NAME, NT, MINB, KA)                                                               \
-	extern "C" __global__ void __launch_bounds__(NT, MINB) NAME##_##NT##_##MINB(SCAN_BWD_PARAMS(float)) { \
+// scan_bwd4_<NT>_<MINB>: scan_bwd4 with NT threads (NT/4 channels) per
+// block and at least MINB blocks per SM; scan.go's bwd16Configs repeat them.
+#define SCAN_BWD4_KERNEL(NT, MINB)                                                                         \
+	extern "C" __global__ void __launch_bounds__(NT, MINB) scan_bwd4_##NT##_##MINB(SCAN_BWD_PARAMS(float)) { \
 		(void)gcar;                                                                                \
 		(void)N;                                                                                   \
-		scan_bwd4<float, NT / 32, KA>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, \
-		                              dB, dC, dD, dz, ddbias, dh0, ckpt, D, L, softplus, vec);             \
+		scan_bwd4<float, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, dB, \
+		                          dC, dD, dz, ddbias, dh0, ckpt, D, L, softplus, vec);                     \
 	}                                                                                                  \
 	extern "C" __global__ void __launch_bounds__(NT, MINB)                                             \
-	    NAME##_##NT##_##MINB##_bf16(SCAN_BWD_PARAMS(bf16x)) {                                          \
+	    scan_bwd4_##NT##_##MINB##_bf16(SCAN_BWD_PARAMS(bf16x)) {                                       \
 		(void)gcar;                                                                                \
 		(void)N;                                                                                   \
-		scan_bwd4<bf16x, NT / 32, KA>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, \
-		                              dB, dC, dD, dz, ddbias, dh0, ckpt, D, L, softplus, vec);             \
+		scan_bwd4<bf16x, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, dB, \
+		                          dC, dD, dz, ddbias, dh0, ckpt, D, L, softplus, vec);                     \
 	}
-SCAN_BWD4_KERNEL(scan_bwd4, 32, 12, true)
-SCAN_BWD4_KERNEL(scan_bwd4, 64, 6, true)
-SCAN_BWD4_KERNEL(scan_bwd4r, 32, 12, false)
-SCAN_BWD4_KERNEL(scan_bwd4r, 64, 6, false)
+SCAN_BWD4_KERNEL(32, 12)
+SCAN_BWD4_KERNEL(64, 6)
 SCAN_BWD_KERNEL(32, 8, 1, 8, 4, false, 8)
 SCAN_BWD_KERNEL(128, 8, 1, 8, 4, false, 4)
 SCAN_BWD_KERNEL(256, 8, 1, 8, 2, false, 2)

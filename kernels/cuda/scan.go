@@ -125,11 +125,10 @@ var fwd16Configs = [...]lanesConfig{
 const fwd16Auto = 2
 
 // lanesConfig is one instantiation of scan_fwd16, scan_fwd4, scan_fwd2 or
-// (bwd) scan_bwd4, scan_bwd4r.
+// (bwd) scan_bwd4.
 type lanesConfig struct {
 	threads, minBlocks, states int
 	bwd                        bool
-	recompute                  bool // scan_bwd4r: a recomputed in the backward walk, not kept
 }
 
 // kernelName is the instantiation's name in kernels.cu (without _bf16).
@@ -141,50 +140,40 @@ func (c lanesConfig) kernelName() string {
 	if c.states == 1 {
 		return fmt.Sprintf("scan_%s16_%d_%d", dir, c.threads, c.minBlocks)
 	}
-	r := ""
-	if c.recompute {
-		r = "r"
-	}
-	return fmt.Sprintf("scan_%s%d%s_%d_%d", dir, c.states, r, c.threads, c.minBlocks)
+	return fmt.Sprintf("scan_%s%d_%d_%d", dir, c.states, c.threads, c.minBlocks)
 }
 
 // channels is the number of channels of a block.
 func (c lanesConfig) channels() int { return c.threads * c.states / 16 }
 
 // bwd16Configs are the instantiations of scan_bwd4 (scan_bwd4_<threads>_<minBlocks>
-// and scan_bwd4r_… in kernels.cu), the backward for N = 16 with four states
-// per lane, keeping exp(δ·A) in registers or recomputing it (r); bwd16Auto
-// is the one the backend chooses: scan_bwd4r_64_6 (the kept ones spill;
-// PERF.md).
+// in kernels.cu), the backward for N = 16 with four states per lane;
+// bwd16Auto is the one the backend chooses (PERF.md).
 var bwd16Configs = [...]lanesConfig{
 	{threads: 32, minBlocks: 12, states: 4, bwd: true},
 	{threads: 64, minBlocks: 6, states: 4, bwd: true},
-	{threads: 32, minBlocks: 12, states: 4, bwd: true, recompute: true},
-	{threads: 64, minBlocks: 6, states: 4, bwd: true, recompute: true},
 }
 
-const bwd16Auto = 3
+const bwd16Auto = 1
 
 // bwd4Step is the number of positions of a step of scan_bwd4: it keeps the
 // state before every step, (B, D, ⌈L/bwd4Step⌉, 16) floats.
 const bwd4Step = 8
 
-// useBwd16 reports whether the backward runs scan_bwd4: as useFwd16.
-func (be *Backend) useBwd16(B, D, N int) bool {
-	if N != 16 || be.bwd16 == 0 {
-		return false
-	}
-	return be.bwd16 == 1 || (be.scanCfg < 0 && B*D >= 64*be.sms)
-}
+// useFwd16 and useBwd16 report whether the forward (backward) runs one of
+// fwd16Configs (bwd16Configs) rather than the chunked kernels: see lanes.
+func (be *Backend) useFwd16(B, D, N int) bool { return be.lanes(be.fwd16, B, D, N) }
+func (be *Backend) useBwd16(B, D, N int) bool { return be.lanes(be.bwd16, B, D, N) }
 
-// useFwd16 reports whether the forward runs one of fwd16Configs (N = 16):
-// automatically when B·D ≥ 64 per SM (the lanes then fill the device) and
-// no configuration is forced.
-func (be *Backend) useFwd16(B, D, N int) bool {
-	if N != 16 || be.fwd16 == 0 {
+// lanes is the choice of the N = 16 kernels that give each lane its own
+// states, given the mode (Backend.fwd16, bwd16: -1 automatic, 0 never, 1
+// always): automatically when B·D ≥ 64 per SM (their lanes then fill the
+// device) and no chunked configuration is forced.
+func (be *Backend) lanes(mode, B, D, N int) bool {
+	if N != 16 || mode == 0 {
 		return false
 	}
-	return be.fwd16 == 1 || (be.scanCfg < 0 && B*D >= 64*be.sms)
+	return mode == 1 || (be.scanCfg < 0 && B*D >= 64*be.sms)
 }
 
 // pickBwd chooses the backward instantiation.
@@ -279,7 +268,7 @@ func (be *Backend) SelectiveScan(s core.ScanArgs) {
 }
 
 // SelectiveScanBackward implements core.Backend: for N = 16 with enough
-// channels (useBwd16) with scan_bwd4r (kernels.cu: four states per lane,
+// channels (useBwd16) with scan_bwd4 (kernels.cu: four states per lane,
 // checkpoints every 8 positions), else with scan_bwd, organised as the
 // forward: per channel, a forward pass keeps the state
 // before each chunk in a (B, D, chunks, N) scratch buffer (and computes dz,
