@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"testing"
@@ -446,5 +447,64 @@ func TestCopyConvert(t *testing.T) {
 		if v != want {
 			t.Errorf("Fill of a slice: element %d is %g, want %g", j, v, want)
 		}
+	}
+}
+
+// TestSoftplusPolynomial checks the log1p polynomial of kernels.cu
+// (log1p01_s, its coefficients read from the source the backend compiles)
+// evaluated as the device does (float32 Horner with fused multiply-adds)
+// against float64 log1p at 400,000 points of (0, 1], and softplus_s built on
+// it against float64 softplus, with an exact 2^x standing in for ex2_f
+// (which adds at most 2 ulp). No GPU needed.
+func TestSoftplusPolynomial(t *testing.T) {
+	body := regexp.MustCompile(`(?s)float log1p01_s\(float e\) \{(.*?)\n\}`).FindStringSubmatch(kernelSource)
+	if body == nil {
+		t.Fatal("log1p01_s not found in kernels.cu")
+	}
+	var c []float32
+	for _, m := range regexp.MustCompile(`(-?[0-9.]+e[-+][0-9]+)f\)?;`).FindAllStringSubmatch(body[1], -1) {
+		v, err := strconv.ParseFloat(m[1], 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = append(c, float32(v))
+	}
+	if len(c) != 9 {
+		t.Fatalf("log1p01_s: %d coefficients, want 9 (degree 8)", len(c))
+	}
+	log1p01 := func(e float32) float32 {
+		p := c[0]
+		for _, k := range c[1:] {
+			p = float32(math.FMA(float64(p), float64(e), float64(k)))
+		}
+		return p * e
+	}
+	worst := 0.0
+	for i := 1; i <= 400000; i++ {
+		e := float32(float64(i) / 400000)
+		ref := math.Log1p(float64(e))
+		worst = max(worst, math.Abs(float64(log1p01(e))-ref)/ref)
+	}
+	if worst > 1.8e-7 { // the bound kernels.cu states
+		t.Errorf("log1p01_s: relative error %.3g over (0, 1], want ≤ 1.8e-7", worst)
+	}
+	const log2e = float32(1.4426950408889634)
+	softplus := func(x float32) float32 {
+		e := float32(math.Exp2(float64(float32(math.Abs(float64(x))) * -log2e)))
+		return float32(math.Max(float64(x), 0)) + log1p01(e)
+	}
+	// The rounding of |x|·log2 e grows the error with |x| below 0 (softplus_s's
+	// comment gives these bounds).
+	for _, b := range []struct{ lo, bound float64 }{{-20, 1e-6}, {-40, 2e-6}} {
+		worst := 0.0
+		for i := 0; i <= 200000; i++ {
+			x := float32(b.lo + (20-b.lo)*float64(i)/200000)
+			ref := math.Max(float64(x), 0) + math.Log1p(math.Exp(-math.Abs(float64(x))))
+			worst = max(worst, math.Abs(float64(softplus(x))-ref)/ref)
+		}
+		if worst > b.bound {
+			t.Errorf("softplus_s on [%g, 20]: relative error %.3g, want ≤ %g", b.lo, worst, b.bound)
+		}
+		t.Logf("softplus_s on [%g, 20]: relative error %.3g", b.lo, worst)
 	}
 }
