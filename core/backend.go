@@ -64,11 +64,19 @@ type Backend interface {
 	//   y_t   = Σ_n C[b,n,t]·h_t[n] + D[d]·u[b,d,t]
 	//   out[b,d,t] = y_t·SiLU(z[b,d,t])   (y_t when Z is nil)
 	//   HLast[b,d,n] = h_{L-1}[n]          (when HLast is set)
+	//   Saved[b,d,c,n] = h_{8c-1}[n]        (when Saved is set: the state before
+	//                                        every 8th position, c < ⌈L/8⌉)
 	SelectiveScan(s ScanArgs)
 	// SelectiveScanBackward computes the gradients of Σ out·DOut with respect to
 	// every input given in s. It does not keep B·D·L·N states: it recomputes
-	// them chunk by chunk, so its memory is O(B·D·L).
+	// them chunk by chunk, so its memory is O(B·D·L). When s.Saved is set it
+	// holds what SelectiveScan wrote there for the same s, and a backend may
+	// restart from those states instead of recomputing them.
 	SelectiveScanBackward(s ScanArgs, g ScanGrads)
+	// ScanSaves reports whether SelectiveScanBackward runs faster for a scan
+	// of these dimensions when given the states of ScanArgs.Saved (callers
+	// that run the backward then pass a Saved tensor to both; others need not).
+	ScanSaves(B, D, L, N int) bool
 	// ScanStep advances the selective scan by one position for every b, d:
 	// the formulas of SelectiveScan with L = 1, state (B, D, N) read as h_{t-1}
 	// and overwritten with h_t. u, delta, z, out (B, D); B, C (B, N).
@@ -166,7 +174,13 @@ type ScanArgs struct {
 	H0            Tensor // (B, D, N) initial state, optional
 	Out           Tensor // (B, D, L) output
 	HLast         Tensor // (B, D, N) final state, optional output
+	// Saved, optional, float32 (B, D, ⌈L/ScanSaveEvery⌉, N): the states before
+	// positions 0, 8, 16, … (output of SelectiveScan, input of its backward).
+	Saved Tensor
 }
+
+// ScanSaveEvery is the stride in positions of the states in ScanArgs.Saved.
+const ScanSaveEvery = 8
 
 // ScanGrads are the gradients of a selective scan. Only DOut is an input;
 // the rest are outputs, each optional except those whose input is present

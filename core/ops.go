@@ -241,6 +241,7 @@ func (s ScanArgs) Dims() (b, d, l, n int) {
 	optional(op, "H0", s.H0, b, d, n)
 	optionalSeq(op, "Out", s.Out, bf, b, d, l)
 	optional(op, "HLast", s.HLast, b, d, n)
+	optional(op, "Saved", s.Saved, b, d, (l+ScanSaveEvery-1)/ScanSaveEvery, n)
 	return
 }
 
@@ -266,8 +267,9 @@ func optionalSeq(op, name string, t Tensor, bf bool, shape ...int) {
 
 // SelectiveScan validates shapes and runs the scan.
 func (o Ops) SelectiveScan(s ScanArgs) {
-	b, d, l, _ := s.Dims()
+	b, d, l, n := s.Dims()
 	needSeq("SelectiveScan", "Out", s.Out, s.IsBF16(), b, d, l)
+	o.checkSaved("SelectiveScan", s, b, d, l, n)
 	o.Backend.SelectiveScan(s)
 }
 
@@ -296,7 +298,16 @@ func (o Ops) SelectiveScanBackward(s ScanArgs, g ScanGrads) {
 	optionalSeq(op, "DZ", g.DZ, bf, b, d, l)
 	optional(op, "DDeltaBias", g.DDeltaBias, d)
 	optional(op, "DH0", g.DH0, b, d, n)
+	o.checkSaved(op, s, b, d, l, n)
 	o.Backend.SelectiveScanBackward(s, g)
+}
+
+// checkSaved fails when s.Saved is given for a scan whose states the backend
+// does not save (ScanSaves): a backend is not asked to fill or read it then.
+func (o Ops) checkSaved(op string, s ScanArgs, b, d, l, n int) {
+	if !s.Saved.IsNil() && !o.Backend.ScanSaves(b, d, l, n) {
+		fail(op, "Saved given for B %d, D %d, L %d, N %d, whose states the backend does not save (ScanSaves)", b, d, l, n)
+	}
 }
 
 // ScanStep validates shapes and advances the scan by one position.

@@ -94,6 +94,7 @@ type dirActs struct {
 	delta  core.Tensor // (B, D, L) dt_proj output, before bias and softplus
 	a      core.Tensor // (D, N) A = −exp(A_log)
 	y      core.Tensor // (B, D, L) gated scan output
+	saved  core.Tensor // (B, D, ⌈L/8⌉, N) the scan's states every 8 positions, in training when the backend keeps them (ScanSaves)
 }
 
 // Pass is a forward pass: its logits and, when it was run for training, the
@@ -158,7 +159,7 @@ func (m *Model) Forward(ids []int32, B, L int, opt ForwardOptions) (*Pass, error
 			acts = scratch
 		}
 		next := m.tensor(B, L, dm)
-		m.blockForward(&m.P.Layers[i], acts, resid, next, B, L, core.Tensor{})
+		m.blockForward(&m.P.Layers[i], acts, resid, next, B, L, core.Tensor{}, opt.Train)
 		if opt.Hidden {
 			p.Hidden = append(p.Hidden, next)
 		}
@@ -190,11 +191,12 @@ func (m *Model) alloc(t core.Tensor, shape ...int) core.Tensor {
 }
 
 // blockForward computes next = in + mixer(RMSNorm(in)) for one block,
-// recording activations in a, and the scan's final state in hLast when given.
+// recording activations in a, and the scan's final state in hLast when given;
+// train keeps what Backward needs beyond them (the scan's saved states).
 // A bidirectional block (BiMamba, as in Caduceus) adds a reverse mixer that
 // reads the flipped sequence through the same in_proj, and out_proj reads
 // the sum of both directions.
-func (m *Model) blockForward(l *Layer, a *layerActs, in, next core.Tensor, B, L int, hLast core.Tensor) {
+func (m *Model) blockForward(l *Layer, a *layerActs, in, next core.Tensor, B, L int, hLast core.Tensor, train bool) {
 	cfg, ops := m.Cfg, m.Ops
 	D, dm := cfg.DInner, cfg.DModel
 	a.in = in
@@ -213,14 +215,14 @@ func (m *Model) blockForward(l *Layer, a *layerActs, in, next core.Tensor, B, L 
 				A: l.InBias.Slice(h*D, (h+1)*D), B: m.onesVec(L), C: dst, StrideC: D * L})
 		}
 	}
-	m.mixerForward(l.mixer(), f, B, L, hLast)
+	m.mixerForward(l.mixer(), f, B, L, hLast, train)
 	y := f.y
 	if l.Rev != nil {
 		r := &a.rev
 		r.x, r.z = m.alloc(r.x, B, D, L), m.alloc(r.z, B, D, L)
 		ops.Flip(r.x, f.x)
 		ops.Flip(r.z, f.z)
-		m.mixerForward(l.Rev.mixer(), r, B, L, core.Tensor{})
+		m.mixerForward(l.Rev.mixer(), r, B, L, core.Tensor{}, train)
 		a.ysum = m.alloc(a.ysum, B, D, L)
 		ops.Flip(a.ysum, r.y)
 		ops.Axpy(1, f.y, a.ysum)
@@ -260,7 +262,7 @@ func (l *Layer) directions() int {
 
 // mixerForward computes a.y from a.x and a.z: causal conv and SiLU, x_proj
 // into Δ's input, B and C, dt_proj, and the gated selective scan.
-func (m *Model) mixerForward(p mixerParams, a *dirActs, B, L int, hLast core.Tensor) {
+func (m *Model) mixerForward(p mixerParams, a *dirActs, B, L int, hLast core.Tensor, train bool) {
 	cfg, ops := m.Cfg, m.Ops
 	D, N, R := cfg.DInner, cfg.DState, cfg.DtRank
 	a.u = m.alloc(a.u, B, D, L)
@@ -282,8 +284,12 @@ func (m *Model) mixerForward(p mixerParams, a *dirActs, B, L int, hLast core.Ten
 
 	a.a = m.negExp(m.alloc(a.a, D, N), p.ALog)
 	a.y = m.alloc(a.y, B, D, L)
+	a.saved = core.Tensor{}
+	if train && ops.ScanSaves(B, D, L, N) {
+		a.saved = m.alloc(a.saved, B, D, (L+core.ScanSaveEvery-1)/core.ScanSaveEvery, N)
+	}
 	ops.SelectiveScan(core.ScanArgs{U: a.u, Delta: a.delta, A: a.a, B: a.bm, C: a.cm, D: p.D, Z: a.z,
-		DeltaBias: p.DtBias, DeltaSoftplus: true, Out: a.y, HLast: hLast})
+		DeltaBias: p.DtBias, DeltaSoftplus: true, Out: a.y, HLast: hLast, Saved: a.saved})
 }
 
 // NextTokenTargets returns the targets of next-token prediction for ids laid
@@ -468,7 +474,7 @@ func (m *Model) mixerBackward(p, g mixerParams, a *dirActs, s *blockGrads, B, L 
 	ops.Fill(s.dA, 0)
 	ops.SelectiveScanBackward(
 		core.ScanArgs{U: a.u, Delta: a.delta, A: a.a, B: a.bm, C: a.cm, D: p.D, Z: a.z,
-			DeltaBias: p.DtBias, DeltaSoftplus: true},
+			DeltaBias: p.DtBias, DeltaSoftplus: true, Saved: a.saved},
 		core.ScanGrads{DOut: s.dy, DU: s.du, DDelta: s.ddelta, DA: s.dA, DB: s.dbm, DC: s.dcm,
 			DD: g.D, DZ: s.dz, DDeltaBias: g.DtBias})
 	// A = −exp(A_log): dA_log = dA·A.

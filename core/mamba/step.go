@@ -120,7 +120,7 @@ func (m *Model) Prefill(ids []int32, B, L int) ([]float32, *State, error) {
 	ops.Embedding(resid.Reshape(B*L, dm), m.P.Embed, ids)
 	for i := range m.P.Layers {
 		next := m.tensor(B, L, dm)
-		m.blockForward(&m.P.Layers[i], acts, resid, next, B, L, s.SSM[i])
+		m.blockForward(&m.P.Layers[i], acts, resid, next, B, L, s.SSM[i], false)
 		// The conv state is the last K inputs x (zero before the start).
 		x := ops.ToHost(acts.fwd.x)
 		conv := make([]float32, B*D*K)

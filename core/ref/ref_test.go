@@ -243,6 +243,44 @@ func TestScanStepMatchesScan(t *testing.T) {
 	}
 }
 
+// TestScanSaved checks Saved against the states that ScanStep reaches
+// position by position (an independent walk): entry c is the state before
+// position c·every, the last entry of a length that is not a multiple of
+// every included.
+func TestScanSaved(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	B, D, L, N, every := 2, 3, 19, 4, 8
+	s := randomScan(r, B, D, L, N, true)
+	saved := s.Saved(every)
+	C := (L + every - 1) / every
+	if len(saved) != B*D*C*N {
+		t.Fatalf("%d saved values, want %d", len(saved), B*D*C*N)
+	}
+	state := append([]float64(nil), s.H0...)
+	col := func(x []float64, rows, tt int) []float64 {
+		c := make([]float64, rows)
+		for i := range c {
+			c[i] = x[i*L+tt]
+		}
+		return c
+	}
+	o := make([]float64, B*D)
+	for tt := 0; tt < L; tt++ {
+		if tt%every == 0 {
+			c := tt / every
+			for bd := 0; bd < B*D; bd++ {
+				for n := 0; n < N; n++ {
+					if got, want := saved[(bd*C+c)*N+n], state[bd*N+n]; math.Abs(got-want) > 1e-12 {
+						t.Fatalf("channel %d, entry %d, state %d: saved %g, stepped %g", bd, c, n, got, want)
+					}
+				}
+			}
+		}
+		ScanStep(state, col(s.U, B*D, tt), col(s.Delta, B*D, tt), col(s.Z, B*D, tt), s.A,
+			col(s.B, B*N, tt), col(s.C, B*N, tt), s.Dskip, s.DeltaBias, o, B, D, N, true)
+	}
+}
+
 // TestScanFixtures holds the reference to the PyTorch scan of testdata/scan.
 func TestScanFixtures(t *testing.T) {
 	for _, name := range []string{"scan-small", "scan-long"} {

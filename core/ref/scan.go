@@ -74,6 +74,23 @@ func (s *Scan) Forward() (out, hLast []float64) {
 	return out, hLast
 }
 
+// Saved returns the states before positions 0, every, 2·every, … as
+// core.ScanArgs.Saved holds them: (B, D, ⌈L/every⌉, N), entry c the state
+// h_{c·every−1} (h_{-1} = H0 or 0).
+func (s *Scan) Saved(every int) []float64 {
+	C := (s.L + every - 1) / every
+	out := make([]float64, s.Bsz*s.D*C*s.N)
+	for b := 0; b < s.Bsz; b++ {
+		for d := 0; d < s.D; d++ {
+			hs, _ := s.states(b, d)
+			for c := 0; c < C; c++ {
+				copy(out[((b*s.D+d)*C+c)*s.N:], hs[c*every*s.N:(c*every+1)*s.N])
+			}
+		}
+	}
+	return out
+}
+
 // ScanGrads are the gradients of Σ out·dout + Σ hLast·dhLast with respect to
 // every input of a Scan; those of absent optional inputs are nil.
 type ScanGrads struct {

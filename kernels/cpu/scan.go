@@ -235,6 +235,11 @@ func (be *Backend) SelectiveScan(s core.ScanArgs) {
 	})
 }
 
+// ScanSaves implements core.Backend: false, the CPU backward recomputes its
+// checkpoints (whether keeping the forward's states would pay on the CPU is
+// not measured).
+func (*Backend) ScanSaves(B, D, L, N int) bool { return false }
+
 // scanScratch is one worker's memory for the backward.
 type scanScratch struct {
 	*channel

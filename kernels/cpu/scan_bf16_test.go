@@ -41,4 +41,10 @@ func TestScanBF16Validation(t *testing.T) {
 	if msg := panics(func() { ops.SelectiveScanBackward(a, g) }); !strings.Contains(msg, "DOut is float32 but U is bfloat16") {
 		t.Errorf("float32 DOut: panic %q", msg)
 	}
+	// The CPU backend saves no states: Saved is a programmer error.
+	a = args()
+	a.Saved = ops.Alloc(B, D, 1, N)
+	if msg := panics(func() { ops.SelectiveScan(a) }); !strings.Contains(msg, "does not save (ScanSaves)") {
+		t.Errorf("Saved on the CPU: panic %q", msg)
+	}
 }

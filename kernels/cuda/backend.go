@@ -219,9 +219,12 @@ type kernelSet struct {
 	// The scans, [0] for float32 sequence tensors, [1] for bfloat16 (the
 	// kernels' _bf16 twins).
 	scanFwd16 [2][len(fwd16Configs)]kernel
-	scanBwd16 [2][len(bwd16Configs)]kernel
-	scanFwd   [2][len(fwdConfigs)]kernel
-	scanBwd   [2][len(bwdConfigs)]kernel
+	// scanFwd16Save[ty][c]: configuration c's forward that also saves the
+	// states (_save; none for states 1).
+	scanFwd16Save [2][len(fwd16Configs)]kernel
+	scanBwd16     [2][len(bwd16Configs)]kernel
+	scanFwd       [2][len(fwdConfigs)]kernel
+	scanBwd       [2][len(bwdConfigs)]kernel
 }
 
 // load looks every kernel up in the driver's module.
@@ -252,6 +255,9 @@ func (ks *kernelSet) load(drv *driver) error {
 	for ty, suffix := range []string{"", "_bf16"} {
 		for c, cfg := range fwd16Configs {
 			add(&ks.scanFwd16[ty][c], "%s%s", cfg.kernelName(), suffix)
+			if cfg.states > 1 {
+				add(&ks.scanFwd16Save[ty][c], "%s_save%s", cfg.kernelName(), suffix)
+			}
 		}
 		for c, cfg := range bwd16Configs {
 			add(&ks.scanBwd16[ty][c], "%s%s", cfg.kernelName(), suffix)

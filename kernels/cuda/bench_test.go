@@ -31,8 +31,12 @@ func fillRandom(be *Backend, r *rand.Rand, t core.Tensor, scale, shift float32) 
 // mamba-130m layer at batch 8) with delta_softplus, the z gate, D and
 // delta_bias, in float32, for L = 2048, 8192 and 32768: forward and
 // backward (all gradients) separately, with CUDA events around each
-// iteration after a warm-up. It reports ms/fwd and ms/bwd and prints a line
-// per size. Memory: about 13 GiB at L = 32768.
+// iteration after a warm-up. It reports ms/fwd and ms/bwd (inference
+// forward; backward recomputing every state) and, where the backend saves
+// states (ScanSaves, as training does), ms/fwd-saving and ms/bwd-saved (the
+// forward storing the states before every 8th position, the backward
+// starting from them), and prints a line per size. Memory: about 16 GiB at
+// L = 32768.
 func BenchmarkScan(b *testing.B) {
 	be := backend(b)
 	for _, L := range []int{2048, 8192, 32768} {
@@ -115,9 +119,16 @@ func benchScan(b *testing.B, be *Backend, L int, bf bool) {
 		DA: be.Alloc(D, N), DB: be.Alloc(B, N, L), DC: be.Alloc(B, N, L), DD: be.Alloc(D), DZ: seqNew(B, D, L),
 		DDeltaBias: be.Alloc(D)}
 	ops := core.Ops{Backend: be}
+	saves := be.ScanSaves(B, D, L, N)
+	ss := s // the scan as training runs it
+	if saves {
+		ss.Saved = be.Alloc(B, D, (L+core.ScanSaveEvery-1)/core.ScanSaveEvery, N)
+	}
 	// Warm-up (and the first use of each kernel).
 	ops.SelectiveScan(s)
 	ops.SelectiveScanBackward(s, g)
+	ops.SelectiveScan(ss)
+	ops.SelectiveScanBackward(ss, g)
 	if err := be.Sync(); err != nil {
 		b.Fatal(err)
 	}
@@ -125,8 +136,10 @@ func benchScan(b *testing.B, be *Backend, L int, bf bool) {
 	e0, err0 := be.drv.newEvent()
 	e1, err1 := be.drv.newEvent()
 	e2, err2 := be.drv.newEvent()
+	e3, err3 := be.drv.newEvent()
+	e4, err4 := be.drv.newEvent()
 	be.unlock()
-	for _, err := range []error{err0, err1, err2} {
+	for _, err := range []error{err0, err1, err2, err3, err4} {
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -136,6 +149,8 @@ func benchScan(b *testing.B, be *Backend, L int, bf bool) {
 		be.drv.destroyEvent(e0)
 		be.drv.destroyEvent(e1)
 		be.drv.destroyEvent(e2)
+		be.drv.destroyEvent(e3)
+		be.drv.destroyEvent(e4)
 		be.unlock()
 	}()
 	record := func(e event) {
@@ -150,7 +165,7 @@ func benchScan(b *testing.B, be *Backend, L int, bf bool) {
 		check("timing", err)
 		return ms
 	}
-	var fwd, bwd float64
+	var fwd, bwd, fwdS, bwdS float64
 	iters := 0
 	for b.Loop() {
 		record(e0)
@@ -160,12 +175,26 @@ func benchScan(b *testing.B, be *Backend, L int, bf bool) {
 		record(e2)
 		fwd += elapsed(e0, e1)
 		bwd += elapsed(e1, e2)
+		if saves {
+			ops.SelectiveScan(ss)
+			record(e3)
+			ops.SelectiveScanBackward(ss, g)
+			record(e4)
+			fwdS += elapsed(e2, e3)
+			bwdS += elapsed(e3, e4)
+		}
 		iters++
 	}
 	fwd /= float64(iters)
 	bwd /= float64(iters)
 	b.ReportMetric(fwd, "ms/fwd")
 	b.ReportMetric(bwd, "ms/bwd")
+	if saves {
+		fwdS /= float64(iters)
+		bwdS /= float64(iters)
+		b.ReportMetric(fwdS, "ms/fwd-saving")
+		b.ReportMetric(bwdS, "ms/bwd-saved")
+	}
 	fc, bc := fwdConfigs[be.pickFwd(B, D)].String(), bwdConfigs[be.pickBwd(B, D)].String()
 	if be.useFwd16(B, D, N) {
 		fc = fwd16Configs[be.fwd16Cfg].kernelName()
@@ -179,4 +208,7 @@ func benchScan(b *testing.B, be *Backend, L int, bf bool) {
 	elems := float64(B) * D * float64(L) * N
 	fmt.Fprintf(os.Stdout, "scan B=%d D=%d L=%d N=%d (fwd %s, bwd %s): forward %.3f ms (%.1f G state-updates/s), backward %.3f ms (%.1f G/s), %d iterations\n",
 		B, D, L, N, fc, bc, fwd, elems/fwd/1e6, bwd, elems/bwd/1e6, iters)
+	if saves {
+		fmt.Fprintf(os.Stdout, "  with saved states: forward %.3f ms, backward %.3f ms\n", fwdS, bwdS)
+	}
 }

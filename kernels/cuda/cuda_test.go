@@ -108,6 +108,15 @@ func putBF16F64(be *Backend, v []float64, shape ...int) core.Tensor {
 // see) within mamba_ssm's bf16 tolerances.
 func checkScan(t *testing.T, be *Backend, r *rand.Rand, sc *ref.Scan, name string, bf bool) {
 	t.Helper()
+	checkScanSaved(t, be, r, sc, name, bf, false)
+}
+
+// checkScanSaved is checkScan, with saved passing core.ScanArgs.Saved to
+// both directions (the backend must save states for the shape): the forward's
+// saved states are checked against the reference's, and the backward reads
+// them.
+func checkScanSaved(t *testing.T, be *Backend, r *rand.Rand, sc *ref.Scan, name string, bf, saved bool) {
+	t.Helper()
 	B, D, L, N := sc.Bsz, sc.D, sc.L, sc.N
 	opt := sc.Z != nil
 	ops := core.Ops{Backend: be}
@@ -134,6 +143,13 @@ func checkScan(t *testing.T, be *Backend, r *rand.Rand, sc *ref.Scan, name strin
 		DeltaSoftplus: sc.Softplus, H0: putOptF64(be, sc.H0, B, D, N),
 		Out: alloc(B, D, L), HLast: be.Alloc(B, D, N),
 	}
+	if saved {
+		if !be.ScanSaves(B, D, L, N) {
+			t.Fatalf("%s: the backend does not save states for this shape", name)
+		}
+		name += " saved"
+		args.Saved = be.Alloc(B, D, (L+core.ScanSaveEvery-1)/core.ScanSaveEvery, N)
+	}
 	ops.SelectiveScan(args)
 	wantOut, wantLast := sc.Forward()
 	check := func(what string, tol float64, got, want []float64) {
@@ -151,6 +167,9 @@ func checkScan(t *testing.T, be *Backend, r *rand.Rand, sc *ref.Scan, name strin
 	}
 	check("out", 1e-5, getF64(be, args.Out), wantOut)
 	check("last state", 1e-5, getF64(be, args.HLast), wantLast)
+	if saved {
+		check("saved states", 1e-5, getF64(be, args.Saved), sc.Saved(core.ScanSaveEvery))
+	}
 
 	dout := make([]float64, B*D*L)
 	for j := range dout {
@@ -217,8 +236,9 @@ func TestScanConfigs(t *testing.T) {
 // states (scan_fwd16, scan_fwd4, scan_fwd2, scan_bwd4; instantiation c of each list
 // together) on lengths around their 8-, 16- and 32-position steps, odd
 // lengths (no 16-byte loads), and channel counts that leave lanes and
-// blocks past D, against the float64 reference. MAMBAKIT_CUDA_LANES = c
-// runs that pair only (the CPU emulation is slow).
+// blocks past D, against the float64 reference, half of the cases with the
+// forward's saved states (checked too) feeding the backward.
+// MAMBAKIT_CUDA_LANES = c runs that pair only (the CPU emulation is slow).
 func TestScanLanes(t *testing.T) {
 	be := backend(t)
 	defer be.autoLanes()
@@ -237,8 +257,11 @@ func TestScanLanes(t *testing.T) {
 			B, D, L := sh[0], sh[1], sh[2]
 			for _, opt := range []bool{false, true} {
 				for _, bf := range []bool{false, true} {
-					checkScan(t, be, r, conformance.RandomScan(r, B, D, L, 16, opt, opt),
-						fmt.Sprintf("%s B%d D%d L%d optional=%v", names, B, D, L, opt), bf)
+					// The backward with and without the forward's saved states
+					// (scan_fwd2 and scan_fwd4 save them; scan_fwd16 does not).
+					saved := opt != bf && fwd16Configs[be.fwd16Cfg].states > 1
+					checkScanSaved(t, be, r, conformance.RandomScan(r, B, D, L, 16, opt, opt),
+						fmt.Sprintf("%s B%d D%d L%d optional=%v", names, B, D, L, opt), bf, saved)
 				}
 			}
 		}
@@ -402,13 +425,18 @@ func TestKernelResources(t *testing.T) {
 	for ty := range 2 {
 		ks = append(ks, be.k.scanFwd[ty][:]...)
 		ks = append(ks, be.k.scanFwd16[ty][:]...)
+		for _, k := range be.k.scanFwd16Save[ty] {
+			if k.name != "" {
+				ks = append(ks, k)
+			}
+		}
 		ks = append(ks, be.k.scanBwd16[ty][:]...)
 		ks = append(ks, be.k.scanBwd[ty][:]...)
 	}
 	ks = append(ks, be.k.scanStep, be.k.rmsFwd, be.k.rmsBwdDx, be.k.ceBwd, be.k.convDw)
 	for _, k := range ks {
 		regs, local, shared := be.drv.kernelInfo(k.fn)
-		t.Logf("%-22s %3d registers, %4d B local (spilled) per thread, %5d B static shared", k.name, regs, local, shared)
+		t.Logf("%-27s %3d registers, %4d B local (spilled) per thread, %5d B static shared", k.name, regs, local, shared)
 	}
 }
 

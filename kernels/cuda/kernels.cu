@@ -1755,8 +1755,8 @@ struct Stager<bf16x, NT, K, RW, BC> {
 	}
 };
 
-// scan_fwd4: the forward scan of scan_fwd (same formulas, same arguments;
-// gcar unused) for N = 16 with S = 4 states per lane: a quad of lanes serves
+// scan_fwd4: the forward scan of scan_fwd (same formulas, same arguments,
+// but gcar: the saved states, see below) for N = 16 with S = 4 states per lane: a quad of lanes serves
 // one channel (b, d), lane j of it the states n = j, j+4, j+8, j+12, a warp
 // eight channels and the block (W warps, 8·W channels of one batch row) walks
 // the sequence 32 positions at a time (S = 2: eight lanes per channel, lane
@@ -1774,17 +1774,23 @@ struct Stager<bf16x, NT, K, RW, BC> {
 //      same rows of B and C, the lanes of a channel the same δ);
 //   3. the channel's shares meet in a per-warp tile: lane j sums its
 //      positions, adds D·u, applies the gate and stores.
+// With SV it also stores the states before every 8th position in saved
+// (B, D, ⌈L/8⌉, 16), saved[b,d,c,n] = h_{8c−1}[n], as scan_bwd4's phase 1
+// would (core.ScanArgs.Saved); a template flag, not a test of saved, as the
+// test alone took the forward from 138 to 167 registers and 3 % of its
+// speed.
 // Against scan_fwd16 (a lane per state): a quarter of the lanes, each with
 // four times the independent work, and per state update a quarter of the
 // shared-memory traffic (its partial sums of y are summed over four lanes,
 // not sixteen).
-template <typename T, int W, int S>
+template <typename T, int W, int S, bool SV>
 __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __restrict__ delta,
                                           const float* __restrict__ A, const T* __restrict__ Bm,
                                           const T* __restrict__ Cm, const float* __restrict__ Dp,
                                           const T* __restrict__ z, const float* __restrict__ dbias,
                                           const float* __restrict__ h0, T* __restrict__ out,
-                                          float* __restrict__ hlast, int D, int L, int softplus, int vec) {
+                                          float* __restrict__ hlast, float* __restrict__ saved, int D, int L,
+                                          int softplus, int vec) {
 	static_assert(S == 2 || S == 4, "two or four states per lane");
 	constexpr int P = 16 / S, CW = 32 / P, E = 8 / P; // lanes per channel, channels per warp, groups per lane
 	constexpr int NT = 32 * W, CPB = CW * W;
@@ -1800,6 +1806,8 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 	const bool ok = d < D;
 	const int dc = ok ? d : D - 1; // channels past D compute on the last one and write nothing
 	const i64 row = ((i64)b * D + dc) * L;
+	const int steps8 = (L + 7) / 8;
+	float* sv = SV && ok ? saved + ((i64)b * D + d) * steps8 * 16 : nullptr;
 	float An2[S], h[S];
 #pragma unroll
 	for (int s = 0; s < S; ++s) {
@@ -1901,6 +1909,13 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 				bv[s][0] = qb.x, bv[s][1] = qb.y, bv[s][2] = qb.z, bv[s][3] = qb.w;
 				cv[s][0] = qc.x, cv[s][1] = qc.y, cv[s][2] = qc.z, cv[s][3] = qc.w;
 			}
+			if (SV && (k & 1) == 0 && sv) { // the state before positions t0+4k .. t0+4k+7
+				const int c = t0 / 8 + k / 2;
+				if (c < steps8) {
+#pragma unroll
+					for (int s = 0; s < S; ++s) sv[c * 16 + j + P * s] = h[s];
+				}
+			}
 			float yp[4];
 #pragma unroll
 			for (int m = 0; m < 4; ++m) {
@@ -1951,7 +1966,8 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 // the states n = j, j+4, j+8, j+12, a warp eight channels, the block 8·W
 // channels of one batch row; the sequence goes in steps of 8 positions.
 // Phase 1 walks the sequence forwards 32 positions at a time, keeping the
-// state before every step of 8 in ckpt (B, D, ⌈L/8⌉, 16). Phase 2 walks the
+// state before every step of 8 in ckpt (B, D, ⌈L/8⌉, 16), unless saved (the
+// same states, which scan_fwd4 stored) is not null. Phase 2 walks the
 // steps backwards; per step each lane
 //   1. restarts its four states from the checkpoint and runs them over the
 //      8 positions, keeping h_{t−1} in registers, with dC = dy·h and its
@@ -1982,7 +1998,8 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
                                           T* __restrict__ ddelta, float* __restrict__ dA, float* __restrict__ dB,
                                           float* __restrict__ dC, float* __restrict__ dD, T* __restrict__ dz,
                                           float* __restrict__ ddbias, float* __restrict__ dh0,
-                                          float* __restrict__ ckpt, int D, int L, int softplus, int vec) {
+                                          float* __restrict__ ckpt, const float* __restrict__ saved, int D,
+                                          int L, int softplus, int vec) {
 	constexpr int NT = 32 * W, CPB = 8 * W;
 	constexpr int RW = 3;  // float4 per staged row of 8 positions (+1: consecutive rows 12 banks apart)
 	constexpr int DR = 28; // floats per channel row: δ (8), δ·u (8), dy (8) (+4: the 8 channels' rows apart)
@@ -2003,7 +2020,8 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 	const int dc = ok ? d : D - 1; // channels past D run with dy = 0 and r = 0: every gradient 0
 	const i64 bd = (i64)b * D + dc, row = bd * L;
 	const int steps = (L + 7) / 8;
-	float* ck = ckpt + bd * steps * 16;
+	float* ck = ckpt ? ckpt + bd * steps * 16 : nullptr; // phase 1 writes it, phase 2 reads ckr
+	const float* ckr = saved ? saved + bd * steps * 16 : ck;
 	float An[4], An2[4];
 #pragma unroll
 	for (int s = 0; s < 4; ++s) {
@@ -2022,11 +2040,12 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 		return t < L ? v : 0.0f;
 	};
 
-	// Phase 1: the checkpoints, in steps of 32 positions as scan_fwd4 (lane j
+	// Phase 1 (unless the forward saved them): the checkpoints, in steps of
+	// 32 positions as scan_fwd4 (lane j
 	// of a quad loads the positions t0+4j .. and t0+16+4j ..), its staged
 	// rows of B (two buffers of 16 rows of 9 float4) and its rows of δ, δ·u
 	// (17 float4 per channel) in the space of phase 2's dB, dC sums.
-	{
+	if (!saved) {
 		constexpr int RW1 = 9, DW1 = 17;
 		static_assert(2 * 16 * RW1 + CPB * DW1 <= 2 * CPB * XC, "phase 1's buffers fit in xs");
 		float4* bc1 = xs;
@@ -2161,7 +2180,7 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 		// 1. Forward: a, h_{t−1}, dC, y.
 		float hp[8][4], h[4];
 #pragma unroll
-		for (int s = 0; s < 4; ++s) h[s] = ok ? ck[c * 16 + j + 4 * s] : 0.0f;
+		for (int s = 0; s < 4; ++s) h[s] = ok ? ckr[c * 16 + j + 4 * s] : 0.0f;
 #pragma unroll
 		for (int k = 0; k < 2; ++k) {
 			const float4 q1 = *reinterpret_cast<const float4*>(crow + 4 * k);
@@ -2367,40 +2386,41 @@ SCAN_FWD_KERNEL(512, 8, 1, 8, 4, 2)
 SCAN_FWD16_KERNEL(256, 2)
 
 // scan_fwd<S>_<NT>_<MINB>: scan_fwd4 with S states per lane, NT threads
-// (NT·S/16 channels) per block and at least MINB blocks per SM; scan.go's
-// fwd16Configs repeat them.
-#define SCAN_FWD4_KERNEL(S, NT, MINB)                                                                      \
-	extern "C" __global__ void __launch_bounds__(NT, MINB)                                             \
-	    scan_fwd##S##_##NT##_##MINB(SCAN_FWD_PARAMS(float)) {                                          \
-		(void)gcar;                                                                                \
+// (NT·S/16 channels) per block and at least MINB blocks per SM (scan.go's
+// fwd16Configs repeat them); scan_fwd<S>_<NT>_<MINB>_save also stores the
+// states in gcar (scan_fwd4's saved).
+#define SCAN_FWD4_VARIANT(S, NT, MINB, SV, NAME)                                                          \
+	extern "C" __global__ void __launch_bounds__(NT, MINB) NAME(SCAN_FWD_PARAMS(float)) {              \
 		(void)N;                                                                                   \
-		scan_fwd4<float, NT / 32, S>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, D, L, softplus, vec); \
+		scan_fwd4<float, NT / 32, S, SV>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, gcar, D, L, \
+		                                 softplus, vec);                                           \
 	}                                                                                                  \
-	extern "C" __global__ void __launch_bounds__(NT, MINB)                                             \
-	    scan_fwd##S##_##NT##_##MINB##_bf16(SCAN_FWD_PARAMS(bf16x)) {                                   \
-		(void)gcar;                                                                                \
+	extern "C" __global__ void __launch_bounds__(NT, MINB) NAME##_bf16(SCAN_FWD_PARAMS(bf16x)) {       \
 		(void)N;                                                                                   \
-		scan_fwd4<bf16x, NT / 32, S>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, D, L, softplus, vec); \
+		scan_fwd4<bf16x, NT / 32, S, SV>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, gcar, D, L, \
+		                                 softplus, vec);                                           \
 	}
+#define SCAN_FWD4_KERNEL(S, NT, MINB)                                                                      \
+	SCAN_FWD4_VARIANT(S, NT, MINB, false, scan_fwd##S##_##NT##_##MINB)                                \
+	SCAN_FWD4_VARIANT(S, NT, MINB, true, scan_fwd##S##_##NT##_##MINB##_save)
 SCAN_FWD4_KERNEL(4, 64, 6)
 SCAN_FWD4_KERNEL(4, 128, 3)
 SCAN_FWD4_KERNEL(2, 128, 6)
 
 // scan_bwd4_<NT>_<MINB>: scan_bwd4 with NT threads (NT/4 channels) per
-// block and at least MINB blocks per SM; scan.go's bwd16Configs repeat them.
+// block and at least MINB blocks per SM, gcar passed as saved; scan.go's
+// bwd16Configs repeat them.
 #define SCAN_BWD4_KERNEL(NT, MINB)                                                                         \
 	extern "C" __global__ void __launch_bounds__(NT, MINB) scan_bwd4_##NT##_##MINB(SCAN_BWD_PARAMS(float)) { \
-		(void)gcar;                                                                                \
 		(void)N;                                                                                   \
 		scan_bwd4<float, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, dB, \
-		                          dC, dD, dz, ddbias, dh0, ckpt, D, L, softplus, vec);                     \
+		                          dC, dD, dz, ddbias, dh0, ckpt, gcar, D, L, softplus, vec);               \
 	}                                                                                                  \
 	extern "C" __global__ void __launch_bounds__(NT, MINB)                                             \
 	    scan_bwd4_##NT##_##MINB##_bf16(SCAN_BWD_PARAMS(bf16x)) {                                       \
-		(void)gcar;                                                                                \
 		(void)N;                                                                                   \
 		scan_bwd4<bf16x, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, dB, \
-		                          dC, dD, dz, ddbias, dh0, ckpt, D, L, softplus, vec);                     \
+		                          dC, dD, dz, ddbias, dh0, ckpt, gcar, D, L, softplus, vec);               \
 	}
 SCAN_BWD4_KERNEL(32, 12)
 SCAN_BWD4_KERNEL(64, 6)

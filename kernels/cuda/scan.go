@@ -157,8 +157,16 @@ var bwd16Configs = [...]lanesConfig{
 const bwd16Auto = 1
 
 // bwd4Step is the number of positions of a step of scan_bwd4: it keeps the
-// state before every step, (B, D, ⌈L/bwd4Step⌉, 16) floats.
-const bwd4Step = 8
+// state before every step, (B, D, ⌈L/bwd4Step⌉, 16) floats, as
+// core.ScanArgs.Saved holds them.
+const bwd4Step = core.ScanSaveEvery
+
+// ScanSaves implements core.Backend: true where both directions run the
+// kernels with four states per lane (scan_fwd4 stores the states scan_bwd4
+// would otherwise recompute in its phase 1).
+func (be *Backend) ScanSaves(B, D, L, N int) bool {
+	return be.useFwd16(B, D, N) && be.useBwd16(B, D, N) && fwd16Configs[be.fwd16Cfg].states > 1
+}
 
 // useFwd16 and useBwd16 report whether the forward (backward) runs one of
 // fwd16Configs (bwd16Configs) rather than the chunked kernels: see lanes.
@@ -252,9 +260,13 @@ func (be *Backend) SelectiveScan(s core.ScanArgs) {
 		if cfg.states > 1 { // scan_fwd4 reads u, delta, z and writes out 16 bytes at a time too
 			vec = aligned16(L, u, delta, z, out, bm, cm)
 		}
-		be.launch(be.k.scanFwd16[ty][be.fwd16Cfg], (D+cfg.channels()-1)/cfg.channels(), B, cfg.threads, 0,
+		k := be.k.scanFwd16[ty][be.fwd16Cfg]
+		if !s.Saved.IsNil() {
+			k = be.k.scanFwd16Save[ty][be.fwd16Cfg]
+		}
+		be.launch(k, (D+cfg.channels()-1)/cfg.channels(), B, cfg.threads, 0,
 			p(u), p(delta), p(be.ptr(s.A)), p(bm), p(cm), p(be.ptr(s.D)), p(z), p(be.ptr(s.DeltaBias)),
-			p(be.ptr(s.H0)), p(out), p(be.ptr(s.HLast)), 0, i(D), i(L), i(N), b(s.DeltaSoftplus), b(vec))
+			p(be.ptr(s.H0)), p(out), p(be.ptr(s.HLast)), p(be.ptr(s.Saved)), i(D), i(L), i(N), b(s.DeltaSoftplus), b(vec))
 		return
 	}
 	c := be.pickFwd(B, D)
@@ -299,13 +311,15 @@ func (be *Backend) SelectiveScanBackward(s core.ScanArgs, g core.ScanGrads) {
 	}
 	if be.useBwd16(B, D, N) {
 		cfg := bwd16Configs[be.bwd16Cfg]
-		steps := (L + bwd4Step - 1) / bwd4Step
-		ckpt := be.temp(B*D*steps*16, 4)
-		defer be.done(ckpt)
+		var ckpt block // phase 1's checkpoints, unless the forward saved them
+		if s.Saved.IsNil() {
+			ckpt = be.temp(B*D*((L+bwd4Step-1)/bwd4Step)*16, 4)
+			defer be.done(ckpt)
+		}
 		be.launch(be.k.scanBwd16[ty][be.bwd16Cfg], (D+cfg.channels()-1)/cfg.channels(), B, cfg.threads, 0,
 			p(u), p(delta), p(be.ptr(s.A)), p(bm), p(cm), p(be.ptr(s.D)), p(z), p(be.ptr(s.DeltaBias)),
 			p(be.ptr(s.H0)), p(dout), p(be.ptr(g.DHLast)), p(du), p(ddelta), p(be.ptr(g.DA)), p(dB), p(dC),
-			p(be.ptr(g.DD)), p(dz), p(be.ptr(g.DDeltaBias)), p(be.ptr(g.DH0)), p(ckpt.ptr), 0,
+			p(be.ptr(g.DD)), p(dz), p(be.ptr(g.DDeltaBias)), p(be.ptr(g.DH0)), p(ckpt.ptr), p(be.ptr(s.Saved)),
 			i(D), i(L), i(N), b(s.DeltaSoftplus), b(aligned16(L, u, delta, z, dout, du, ddelta, dz, bm, cm, dB, dC)))
 		return
 	}
