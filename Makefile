@@ -43,6 +43,6 @@ cuda-build:
 
 # The CUDA backend's tests on a CPU emulation of the GPU (no GPU, no CUDA
 # toolkit; slow: RUN picks the tests, e.g. make cuda-emu-test RUN=TestScanLanes).
-RUN ?= TestViews|TestCopyConvert|TestScanFixtures|TestScanLanes|TestSoftplusPolynomial
+RUN ?= TestViews|TestCopyConvert|TestScanFixtures|TestScanLanes|TestSoftplusPolynomial|TestTrainSavedStates
 cuda-emu-test:
 	$(GO) test -tags 'cuda cudaemu' -timeout 120m -run '$(RUN)' -v ./kernels/cuda/
