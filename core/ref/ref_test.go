@@ -213,11 +213,11 @@ func TestScanGrad(t *testing.T) {
 	}
 }
 
-func TestScanStepMatchesScan(t *testing.T) {
-	r := rand.New(rand.NewPCG(11, 12))
-	B, D, L, N := 2, 3, 6, 4
-	s := randomScan(r, B, D, L, N, true)
-	out, last := s.Forward()
+// stepScan walks s position by position with ScanStep, from H0, calling
+// before(t, state) ahead of position t's step and after(t, out) with its
+// outputs (B·D); it returns the final state.
+func stepScan(s *Scan, before func(t int, state []float64), after func(t int, out []float64)) []float64 {
+	B, D, L, N := s.Bsz, s.D, s.L, s.N
 	state := append([]float64(nil), s.H0...)
 	col := func(x []float64, rows, tt int) []float64 {
 		c := make([]float64, rows)
@@ -228,14 +228,26 @@ func TestScanStepMatchesScan(t *testing.T) {
 	}
 	o := make([]float64, B*D)
 	for tt := 0; tt < L; tt++ {
+		before(tt, state)
 		ScanStep(state, col(s.U, B*D, tt), col(s.Delta, B*D, tt), col(s.Z, B*D, tt), s.A,
 			col(s.B, B*N, tt), col(s.C, B*N, tt), s.Dskip, s.DeltaBias, o, B, D, N, true)
+		after(tt, o)
+	}
+	return state
+}
+
+func TestScanStepMatchesScan(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	B, D, L, N := 2, 3, 6, 4
+	s := randomScan(r, B, D, L, N, true)
+	out, last := s.Forward()
+	state := stepScan(s, func(int, []float64) {}, func(tt int, o []float64) {
 		for i := range o {
 			if math.Abs(o[i]-out[i*L+tt]) > 1e-12 {
 				t.Fatalf("t=%d: step %g, scan %g", tt, o[i], out[i*L+tt])
 			}
 		}
-	}
+	})
 	for i := range last {
 		if math.Abs(state[i]-last[i]) > 1e-12 {
 			t.Fatalf("final state %g, scan %g", state[i], last[i])
@@ -256,29 +268,19 @@ func TestScanSaved(t *testing.T) {
 	if len(saved) != B*D*C*N {
 		t.Fatalf("%d saved values, want %d", len(saved), B*D*C*N)
 	}
-	state := append([]float64(nil), s.H0...)
-	col := func(x []float64, rows, tt int) []float64 {
-		c := make([]float64, rows)
-		for i := range c {
-			c[i] = x[i*L+tt]
+	stepScan(s, func(tt int, state []float64) {
+		if tt%every != 0 {
+			return
 		}
-		return c
-	}
-	o := make([]float64, B*D)
-	for tt := 0; tt < L; tt++ {
-		if tt%every == 0 {
-			c := tt / every
-			for bd := 0; bd < B*D; bd++ {
-				for n := 0; n < N; n++ {
-					if got, want := saved[(bd*C+c)*N+n], state[bd*N+n]; math.Abs(got-want) > 1e-12 {
-						t.Fatalf("channel %d, entry %d, state %d: saved %g, stepped %g", bd, c, n, got, want)
-					}
+		c := tt / every
+		for bd := 0; bd < B*D; bd++ {
+			for n := 0; n < N; n++ {
+				if got, want := saved[(bd*C+c)*N+n], state[bd*N+n]; math.Abs(got-want) > 1e-12 {
+					t.Fatalf("channel %d, entry %d, state %d: saved %g, stepped %g", bd, c, n, got, want)
 				}
 			}
 		}
-		ScanStep(state, col(s.U, B*D, tt), col(s.Delta, B*D, tt), col(s.Z, B*D, tt), s.A,
-			col(s.B, B*N, tt), col(s.C, B*N, tt), s.Dskip, s.DeltaBias, o, B, D, N, true)
-	}
+	}, func(int, []float64) {})
 }
 
 // TestScanFixtures holds the reference to the PyTorch scan of testdata/scan.

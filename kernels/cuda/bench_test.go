@@ -132,25 +132,24 @@ func benchScan(b *testing.B, be *Backend, L int, bf bool) {
 	if err := be.Sync(); err != nil {
 		b.Fatal(err)
 	}
+	// Three events around each pair: forward between the first two,
+	// backward between the last two.
+	var ev [3]event
 	be.lock()
-	e0, err0 := be.drv.newEvent()
-	e1, err1 := be.drv.newEvent()
-	e2, err2 := be.drv.newEvent()
-	e3, err3 := be.drv.newEvent()
-	e4, err4 := be.drv.newEvent()
-	be.unlock()
-	for _, err := range []error{err0, err1, err2, err3, err4} {
+	for i := range ev {
+		e, err := be.drv.newEvent()
 		if err != nil {
+			be.unlock()
 			b.Fatal(err)
 		}
+		ev[i] = e
 	}
+	be.unlock()
 	defer func() {
 		be.lock()
-		be.drv.destroyEvent(e0)
-		be.drv.destroyEvent(e1)
-		be.drv.destroyEvent(e2)
-		be.drv.destroyEvent(e3)
-		be.drv.destroyEvent(e4)
+		for _, e := range ev {
+			be.drv.destroyEvent(e)
+		}
 		be.unlock()
 	}()
 	record := func(e event) {
@@ -165,33 +164,30 @@ func benchScan(b *testing.B, be *Backend, L int, bf bool) {
 		check("timing", err)
 		return ms
 	}
+	// pass runs s forward and backward, adding their times to f and bw.
+	pass := func(s core.ScanArgs, f, bw *float64) {
+		record(ev[0])
+		ops.SelectiveScan(s)
+		record(ev[1])
+		ops.SelectiveScanBackward(s, g)
+		record(ev[2])
+		*f += elapsed(ev[0], ev[1])
+		*bw += elapsed(ev[1], ev[2])
+	}
 	var fwd, bwd, fwdS, bwdS float64
 	iters := 0
 	for b.Loop() {
-		record(e0)
-		ops.SelectiveScan(s)
-		record(e1)
-		ops.SelectiveScanBackward(s, g)
-		record(e2)
-		fwd += elapsed(e0, e1)
-		bwd += elapsed(e1, e2)
+		pass(s, &fwd, &bwd)
 		if saves {
-			ops.SelectiveScan(ss)
-			record(e3)
-			ops.SelectiveScanBackward(ss, g)
-			record(e4)
-			fwdS += elapsed(e2, e3)
-			bwdS += elapsed(e3, e4)
+			pass(ss, &fwdS, &bwdS)
 		}
 		iters++
 	}
-	fwd /= float64(iters)
-	bwd /= float64(iters)
+	n := float64(iters)
+	fwd, bwd, fwdS, bwdS = fwd/n, bwd/n, fwdS/n, bwdS/n
 	b.ReportMetric(fwd, "ms/fwd")
 	b.ReportMetric(bwd, "ms/bwd")
 	if saves {
-		fwdS /= float64(iters)
-		bwdS /= float64(iters)
 		b.ReportMetric(fwdS, "ms/fwd-saving")
 		b.ReportMetric(bwdS, "ms/bwd-saved")
 	}
