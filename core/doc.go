@@ -21,6 +21,8 @@
 //	deltaA       exp(δ·A), the discretised A (Ā)
 //	deltaBu      δ·B·u, the discretised input (B̄u)
 //	h            the SSM state, (B, D, N)
+//	Saved        (B, D, ⌈L/8⌉, N) h before every 8th position, kept by the
+//	             forward for the backward where a backend asks (ScanSaves)
 //	u, z         the scan input (B, D, L) and its gate
 //	dX           the gradient of the loss with respect to X
 //
