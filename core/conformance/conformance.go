@@ -87,10 +87,14 @@ func (s *suite) copyConvert(t *testing.T) {
 }
 
 // rnd returns n normal values scaled by scale, rounded to float32 precision.
-func (s *suite) rnd(n int, scale float64) []float64 {
+func (s *suite) rnd(n int, scale float64) []float64 { return randFloats(s.r, n, scale) }
+
+// randFloats returns n normal values from r scaled by scale, rounded to
+// float32 precision.
+func randFloats(r *rand.Rand, n int, scale float64) []float64 {
 	v := make([]float64, n)
 	for i := range v {
-		v[i] = float64(float32(scale * s.r.NormFloat64()))
+		v[i] = float64(float32(scale * r.NormFloat64()))
 	}
 	return v
 }
@@ -352,13 +356,7 @@ func (s *suite) scanCase(B, D, L, N int, opt bool, softplus bool) *ref.Scan {
 // A negative (A = −exp(A_log)), and without softplus positive time steps
 // and bias; opt adds D, z, delta_bias and h0.
 func RandomScan(r *rand.Rand, B, D, L, N int, opt bool, softplus bool) *ref.Scan {
-	rnd := func(n int, scale float64) []float64 {
-		v := make([]float64, n)
-		for i := range v {
-			v[i] = float64(float32(scale * r.NormFloat64()))
-		}
-		return v
-	}
+	rnd := func(n int, scale float64) []float64 { return randFloats(r, n, scale) }
 	sc := &ref.Scan{Bsz: B, D: D, L: L, N: N, Softplus: softplus,
 		U: rnd(B*D*L, 1), Delta: rnd(B*D*L, 0.5), B: rnd(B*N*L, 1), C: rnd(B*N*L, 1)}
 	sc.A = make([]float64, D*N)

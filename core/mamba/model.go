@@ -286,7 +286,7 @@ func (m *Model) mixerForward(p mixerParams, a *dirActs, B, L int, hLast core.Ten
 	a.y = m.alloc(a.y, B, D, L)
 	a.saved = core.Tensor{}
 	if train && ops.ScanSaves(B, D, L, N) {
-		a.saved = m.alloc(a.saved, B, D, (L+core.ScanSaveEvery-1)/core.ScanSaveEvery, N)
+		a.saved = m.tensor(B, D, (L+core.ScanSaveEvery-1)/core.ScanSaveEvery, N)
 	}
 	ops.SelectiveScan(core.ScanArgs{U: a.u, Delta: a.delta, A: a.a, B: a.bm, C: a.cm, D: p.D, Z: a.z,
 		DeltaBias: p.DtBias, DeltaSoftplus: true, Out: a.y, HLast: hLast, Saved: a.saved})
