@@ -1776,9 +1776,9 @@ struct Stager<bf16x, NT, K, RW, BC> {
 //      positions, adds D·u, applies the gate and stores.
 // With SV it also stores the states before every 8th position in saved
 // (B, D, ⌈L/8⌉, 16), saved[b,d,c,n] = h_{8c−1}[n], as scan_bwd4's phase 1
-// would (core.ScanArgs.Saved); a template flag, not a test of saved, as the
-// test alone took the forward from 138 to 167 registers and 3 % of its
-// speed.
+// would (core.ScanArgs.Saved); a template flag, not a test of saved: a
+// version that tested it at run time (not kept; PERF.md) took the forward
+// from 138 to 167 registers and 3 % of its speed.
 // Against scan_fwd16 (a lane per state): a quarter of the lanes, each with
 // four times the independent work, and per state update a quarter of the
 // shared-memory traffic (its partial sums of y are summed over four lanes,
