@@ -223,6 +223,9 @@ type kernelSet struct {
 	// states (_save; none for states 1).
 	scanFwd16Save [2][len(fwd16Configs)]kernel
 	scanBwd16     [2][len(bwd16Configs)]kernel
+	// scanBwd16Full[ty][c]: configuration c's backward for L a multiple of 8
+	// with aligned tensors (_full).
+	scanBwd16Full [2][len(bwd16Configs)]kernel
 	scanFwd       [2][len(fwdConfigs)]kernel
 	scanBwd       [2][len(bwdConfigs)]kernel
 }
@@ -261,6 +264,7 @@ func (ks *kernelSet) load(drv *driver) error {
 		}
 		for c, cfg := range bwd16Configs {
 			add(&ks.scanBwd16[ty][c], "%s%s", cfg.kernelName(), suffix)
+			add(&ks.scanBwd16Full[ty][c], "%s_full%s", cfg.kernelName(), suffix)
 		}
 		for c, cfg := range fwdConfigs {
 			add(&ks.scanFwd[ty][c], "scan_fwd_%dx%d%s", cfg.threads, cfg.items, suffix)

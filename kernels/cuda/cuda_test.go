@@ -431,6 +431,7 @@ func TestKernelResources(t *testing.T) {
 			}
 		}
 		ks = append(ks, be.k.scanBwd16[ty][:]...)
+		ks = append(ks, be.k.scanBwd16Full[ty][:]...)
 		ks = append(ks, be.k.scanBwd[ty][:]...)
 	}
 	ks = append(ks, be.k.scanStep, be.k.rmsFwd, be.k.rmsBwdDx, be.k.ceBwd, be.k.convDw)

@@ -1664,31 +1664,35 @@ __device__ __forceinline__ void wide2(Raw2<bf16x> r, float (&v)[2]) {
 	const float2 q = widen2(r.v);
 	v[0] = q.x, v[1] = q.y;
 }
+template <bool F = false>
 __device__ __forceinline__ Raw2<float> ld_raw2(const float* p, int t, int L, bool vec) {
-	if (vec && t + 2 <= L) {
+	if (F || (vec && t + 2 <= L)) {
 		const float2 q = *reinterpret_cast<const float2*>(p + t);
 		return Raw2<float>{q.x, q.y};
 	}
 	return Raw2<float>{t < L ? p[t] : 0.0f, t + 1 < L ? p[t + 1] : 0.0f};
 }
+template <bool F = false>
 __device__ __forceinline__ Raw2<bf16x> ld_raw2(const bf16x* p, int t, int L, bool vec) {
-	if (vec && t + 2 <= L) return Raw2<bf16x>{*reinterpret_cast<const unsigned*>(p + t)};
+	if (F || (vec && t + 2 <= L)) return Raw2<bf16x>{*reinterpret_cast<const unsigned*>(p + t)};
 	const unsigned a = t < L ? p[t].v : 0u, b = t + 1 < L ? p[t + 1].v : 0u;
 	return Raw2<bf16x>{a | (b << 16)};
 }
 
 // st2 stores v[0], v[1] at p[t], p[t+1] (those below L; one store with vec,
-// t even).
+// t even). ld_raw2<true> and st2<true> may assume vec and t + 2 ≤ L.
+template <bool F = false>
 __device__ __forceinline__ void st2(float* p, int t, int L, const float (&v)[2], bool vec) {
-	if (vec && t + 2 <= L) {
+	if (F || (vec && t + 2 <= L)) {
 		*reinterpret_cast<float2*>(p + t) = float2{v[0], v[1]};
 		return;
 	}
 	if (t < L) p[t] = v[0];
 	if (t + 1 < L) p[t + 1] = v[1];
 }
+template <bool F = false>
 __device__ __forceinline__ void st2(bf16x* p, int t, int L, const float (&v)[2], bool vec) {
-	if (vec && t + 2 <= L) {
+	if (F || (vec && t + 2 <= L)) {
 		*reinterpret_cast<unsigned*>(p + t) = pack2(v[0], v[1]);
 		return;
 	}
@@ -1988,7 +1992,7 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 // block barriers per step of phase 2, one per 32 positions in phase 1; per
 // update, three exponentials (phase 1, and both walks of phase 2) and no
 // exchange between lanes.
-template <typename T, int W>
+template <typename T, int W, bool FULL>
 __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __restrict__ delta,
                                           const float* __restrict__ A, const T* __restrict__ Bm,
                                           const T* __restrict__ Cm, const float* __restrict__ Dp,
@@ -2029,7 +2033,8 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 		An2[s] = An[s] * LOG2E_F;
 	}
 	const float Dd = Dp ? Dp[dc] : 0.0f, bias = dbias ? dbias[dc] : 0.0f;
-	const bool sp = softplus != 0, vc = vec != 0, gate = z != nullptr, needY = dz != nullptr && z != nullptr;
+	const bool sp = softplus != 0, vc = FULL || vec != 0, gate = z != nullptr, needY = dz != nullptr && z != nullptr;
+	auto inL = [&](int t) { return FULL || t < L; }; // FULL: L a multiple of 8, every step whole
 	float* crow = rows + ch * DR;
 	float* tw = tile + warp * 3 * 32 * TL;
 	const T* Bb = Bm + (i64)b * 16 * L;
@@ -2037,7 +2042,7 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 	auto timestep = [&](float x, int t) { // δ at position t (0 past L)
 		x += bias;
 		const float v = sp ? softplus_s(x) : x;
-		return t < L ? v : 0.0f;
+		return inL(t) ? v : 0.0f;
 	};
 
 	// Phase 1 (unless the forward saved them): the checkpoints, in steps of
@@ -2138,10 +2143,10 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 	Raw2<T> pu, px, pg, pz;           // the next step's inputs at the lane's positions, as loaded
 	float uu[2], xd[2], go[2], zz[2]; // this step's
 	auto load = [&](int t) {
-		pu = ld_raw2(u + row, t, L, vc);
-		px = ld_raw2(delta + row, t, L, vc);
-		pg = ld_raw2(dout + row, t, L, vc);
-		if (gate) pz = ld_raw2(z + row, t, L, vc);
+		pu = ld_raw2<FULL>(u + row, t, L, vc);
+		px = ld_raw2<FULL>(delta + row, t, L, vc);
+		pg = ld_raw2<FULL>(dout + row, t, L, vc);
+		if (gate) pz = ld_raw2<FULL>(z + row, t, L, vc);
 	};
 	auto take = [&]() {
 		wide2(pu, uu);
@@ -2250,10 +2255,13 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 		}
 		__syncthreads(); // the channels' dB, dC and the quads' shares are in shared memory
 		// 3a. The block's sums of dB and dC: thread q adds group (q>>4)&1, state q&15 of dB (q < 32) or dC.
-		for (int q = threadIdx.x; q < 64; q += NT) {
+#pragma unroll
+		for (int i = 0; i < (64 + NT - 1) / NT; ++i) { // unrolled: one pass for NT = 64, two for 32
+			const int q = threadIdx.x + i * NT;
+			if (q >= 64) break;
 			const int m = q >> 5, k = (q >> 4) & 1, n = q & 15, t = t0 + 4 * k;
 			float* dst = m ? dC : dB;
-			if (dst && t < L) {
+			if (dst && inL(t)) {
 				const float4* x = xs + m * CPB * XC + k * 16 + n;
 				float4 sum = x[0];
 #pragma unroll
@@ -2285,14 +2293,14 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 				o1[e] = dtl[e] * S1[e] + dyl[e] * Dd;
 				o2[e] = (uu[e] * S1[e] + S2[e]) * dsp;
 				o3[e] = needY ? go[e] * (y[e] + Dd * uu[e]) * silu_grad_s(zz[e]) : 0.0f;
-				if (tl + e < L) { // past L dy = 0 and δ = 0, but u and S2 need not be
+				if (inL(tl + e)) { // past L dy = 0 and δ = 0, but u and S2 need not be
 					dDp += dyl[e] * uu[e];
 					dbp += o2[e];
 				}
 			}
-			if (du) st2(du + row, tl, L, o1, vc);
-			if (ddelta) st2(ddelta + row, tl, L, o2, vc);
-			if (needY) st2(dz + row, tl, L, o3, vc);
+			if (du) st2<FULL>(du + row, tl, L, o1, vc);
+			if (ddelta) st2<FULL>(ddelta + row, tl, L, o2, vc);
+			if (needY) st2<FULL>(dz + row, tl, L, o3, vc);
 		}
 		if (c > 0) {
 			stg.put(bc + (buf ^ 1) * 2 * 16 * RW);
@@ -2409,19 +2417,23 @@ SCAN_FWD4_KERNEL(2, 128, 6)
 
 // scan_bwd4_<NT>_<MINB>: scan_bwd4 with NT threads (NT/4 channels) per
 // block and at least MINB blocks per SM, gcar passed as saved; scan.go's
-// bwd16Configs repeat them.
-#define SCAN_BWD4_KERNEL(NT, MINB)                                                                         \
-	extern "C" __global__ void __launch_bounds__(NT, MINB) scan_bwd4_##NT##_##MINB(SCAN_BWD_PARAMS(float)) { \
+// bwd16Configs repeat them. scan_bwd4_<NT>_<MINB>_full: the same for L a
+// multiple of 8 and 16-byte aligned tensors (vec), without the bounds tests
+// and scalar fallbacks of phase 2.
+#define SCAN_BWD4_VARIANT(NT, MINB, FULL, NAME)                                                            \
+	extern "C" __global__ void __launch_bounds__(NT, MINB) NAME(SCAN_BWD_PARAMS(float)) {              \
 		(void)N;                                                                                   \
-		scan_bwd4<float, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, dB, \
-		                          dC, dD, dz, ddbias, dh0, ckpt, gcar, D, L, softplus, vec);               \
+		scan_bwd4<float, NT / 32, FULL>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, \
+		                                dB, dC, dD, dz, ddbias, dh0, ckpt, gcar, D, L, softplus, vec);     \
 	}                                                                                                  \
-	extern "C" __global__ void __launch_bounds__(NT, MINB)                                             \
-	    scan_bwd4_##NT##_##MINB##_bf16(SCAN_BWD_PARAMS(bf16x)) {                                       \
+	extern "C" __global__ void __launch_bounds__(NT, MINB) NAME##_bf16(SCAN_BWD_PARAMS(bf16x)) {       \
 		(void)N;                                                                                   \
-		scan_bwd4<bf16x, NT / 32>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, dB, \
-		                          dC, dD, dz, ddbias, dh0, ckpt, gcar, D, L, softplus, vec);               \
+		scan_bwd4<bf16x, NT / 32, FULL>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, dout, dhlast, du, ddelta, dA, \
+		                                dB, dC, dD, dz, ddbias, dh0, ckpt, gcar, D, L, softplus, vec);     \
 	}
+#define SCAN_BWD4_KERNEL(NT, MINB)                                                                         \
+	SCAN_BWD4_VARIANT(NT, MINB, false, scan_bwd4_##NT##_##MINB)                                       \
+	SCAN_BWD4_VARIANT(NT, MINB, true, scan_bwd4_##NT##_##MINB##_full)
 SCAN_BWD4_KERNEL(32, 12)
 SCAN_BWD4_KERNEL(64, 6)
 SCAN_BWD_KERNEL(32, 8, 1, 8, 4, false, 8)

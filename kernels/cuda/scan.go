@@ -316,11 +316,16 @@ func (be *Backend) SelectiveScanBackward(s core.ScanArgs, g core.ScanGrads) {
 			ckpt = be.temp(B*D*((L+bwd4Step-1)/bwd4Step)*16, 4)
 			defer be.done(ckpt)
 		}
-		be.launch(be.k.scanBwd16[ty][be.bwd16Cfg], (D+cfg.channels()-1)/cfg.channels(), B, cfg.threads, 0,
+		vec := aligned16(L, u, delta, z, dout, du, ddelta, dz, bm, cm, dB, dC)
+		k := be.k.scanBwd16[ty][be.bwd16Cfg]
+		if vec && L%bwd4Step == 0 {
+			k = be.k.scanBwd16Full[ty][be.bwd16Cfg]
+		}
+		be.launch(k, (D+cfg.channels()-1)/cfg.channels(), B, cfg.threads, 0,
 			p(u), p(delta), p(be.ptr(s.A)), p(bm), p(cm), p(be.ptr(s.D)), p(z), p(be.ptr(s.DeltaBias)),
 			p(be.ptr(s.H0)), p(dout), p(be.ptr(g.DHLast)), p(du), p(ddelta), p(be.ptr(g.DA)), p(dB), p(dC),
 			p(be.ptr(g.DD)), p(dz), p(be.ptr(g.DDeltaBias)), p(be.ptr(g.DH0)), p(ckpt.ptr), p(be.ptr(s.Saved)),
-			i(D), i(L), i(N), b(s.DeltaSoftplus), b(aligned16(L, u, delta, z, dout, du, ddelta, dz, bm, cm, dB, dC)))
+			i(D), i(L), i(N), b(s.DeltaSoftplus), b(vec))
 		return
 	}
 	c := be.pickBwd(B, D)
