@@ -108,3 +108,28 @@ func TestRepetitionPenalty(t *testing.T) {
 		t.Errorf("penalising the loser: chose %d, want 0", got)
 	}
 }
+
+// TestArgmaxRows checks Argmax on a batch large enough to be split over
+// goroutines (and on a small one) against a row-by-row scan, with ties
+// resolved to the first index.
+func TestArgmaxRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, c := range []struct{ rows, n int }{{3, 5}, {64, 50280}, {7, 1 << 17}} {
+		x := make([]float32, c.rows*c.n)
+		for i := range x {
+			x[i] = float32(r.IntN(1000)) // many ties
+		}
+		got := Argmax(x, c.rows, c.n)
+		for row := 0; row < c.rows; row++ {
+			want, best := 0, float32(-1)
+			for j := 0; j < c.n; j++ {
+				if v := x[row*c.n+j]; v > best {
+					want, best = j, v
+				}
+			}
+			if int(got[row]) != want {
+				t.Fatalf("%d×%d, row %d: argmax %d, want %d", c.rows, c.n, row, got[row], want)
+			}
+		}
+	}
+}

@@ -3,6 +3,8 @@ package mamba
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/mambakit/mambakit/core"
 )
@@ -18,6 +20,10 @@ type State struct {
 	resid, normed, x, z, u, dtr, bm, cm, delta, y core.Tensor
 	rstd, final, logits                           core.Tensor
 	a                                             []core.Tensor // per block (D, N) A = −exp(A_log)
+	// For one sequence (B = 1): x and z are the halves of xz (1, 2D), and
+	// dtr, bm, cm the parts of dbc (1, R + 2N), so that one product fills
+	// each (a step is a few hundred small products; fewer pay on a GPU).
+	xz, dbc core.Tensor
 }
 
 var errBidirectional = errors.New("a bidirectional model has no recurrent form: it reads every sequence both ways")
@@ -34,8 +40,18 @@ func (m *Model) NewState(B int) *State {
 	}
 	al := m.Ops.Alloc
 	s.resid, s.normed, s.rstd = al(B, dm), al(B, dm), al(B)
-	s.x, s.z, s.u, s.delta, s.y = al(B, D), al(B, D), al(B, D), al(B, D), al(B, D)
-	s.dtr, s.bm, s.cm = al(B, R), al(B, N), al(B, N)
+	s.u, s.delta, s.y = al(B, D), al(B, D), al(B, D)
+	if B == 1 {
+		s.xz, s.dbc = al(1, 2*D), al(1, R+2*N)
+		part := func(t core.Tensor, lo, hi int) core.Tensor {
+			return t.Reshape(t.Numel()).Slice(lo, hi).Reshape(1, hi-lo)
+		}
+		s.x, s.z = part(s.xz, 0, D), part(s.xz, D, 2*D)
+		s.dtr, s.bm, s.cm = part(s.dbc, 0, R), part(s.dbc, R, R+N), part(s.dbc, R+N, R+2*N)
+	} else {
+		s.x, s.z = al(B, D), al(B, D)
+		s.dtr, s.bm, s.cm = al(B, R), al(B, N), al(B, N)
+	}
 	s.final, s.logits = al(B, dm), al(B, cfg.Vocab)
 	return s
 }
@@ -60,21 +76,33 @@ func (m *Model) Step(s *State, ids []int32) (core.Tensor, error) {
 		l := &m.P.Layers[i]
 		ops.RMSNorm(s.normed, s.rstd, s.resid, l.Norm, float32(cfg.Eps))
 		// in_proj: x = normed·W[0:D]ᵀ, z = normed·W[D:2D]ᵀ, each (B, D).
-		for h, dst := range []core.Tensor{s.x, s.z} {
-			ops.Gemm(core.GemmArgs{TransB: true, M: B, N: D, K: dm, Alpha: 1,
-				A: s.normed, B: l.InProj.Slice(h*D, (h+1)*D), C: dst})
+		if !s.xz.IsNil() {
+			ops.Gemm(core.GemmArgs{TransB: true, M: 1, N: 2 * D, K: dm, Alpha: 1, A: s.normed, B: l.InProj, C: s.xz})
 			if !l.InBias.IsNil() {
-				ops.Gemm(core.GemmArgs{M: B, N: D, K: 1, Alpha: 1, Beta: 1,
-					A: m.onesVec(B), B: l.InBias.Slice(h*D, (h+1)*D), C: dst})
+				ops.Gemm(core.GemmArgs{M: 1, N: 2 * D, K: 1, Alpha: 1, Beta: 1, A: m.onesVec(1), B: l.InBias, C: s.xz})
+			}
+		} else {
+			for h, dst := range []core.Tensor{s.x, s.z} {
+				ops.Gemm(core.GemmArgs{TransB: true, M: B, N: D, K: dm, Alpha: 1,
+					A: s.normed, B: l.InProj.Slice(h*D, (h+1)*D), C: dst})
+				if !l.InBias.IsNil() {
+					ops.Gemm(core.GemmArgs{M: B, N: D, K: 1, Alpha: 1, Beta: 1,
+						A: m.onesVec(B), B: l.InBias.Slice(h*D, (h+1)*D), C: dst})
+				}
 			}
 		}
 		ops.ConvStep(s.Conv[i], s.x, l.ConvW, l.ConvB, s.u, true)
-		row := 0
-		for _, dst := range []core.Tensor{s.dtr, s.bm, s.cm} {
-			rows := dst.Shape[1]
-			ops.Gemm(core.GemmArgs{TransB: true, M: B, N: rows, K: D, Alpha: 1,
-				A: s.u, B: l.XProj.Slice(row, row+rows), C: dst})
-			row += rows
+		// x_proj: (dtr, B, C) = u·W_xᵀ, split by columns.
+		if !s.dbc.IsNil() {
+			ops.Gemm(core.GemmArgs{TransB: true, M: 1, N: s.dbc.Shape[1], K: D, Alpha: 1, A: s.u, B: l.XProj, C: s.dbc})
+		} else {
+			row := 0
+			for _, dst := range []core.Tensor{s.dtr, s.bm, s.cm} {
+				rows := dst.Shape[1]
+				ops.Gemm(core.GemmArgs{TransB: true, M: B, N: rows, K: D, Alpha: 1,
+					A: s.u, B: l.XProj.Slice(row, row+rows), C: dst})
+				row += rows
+			}
 		}
 		ops.Gemm(core.GemmArgs{TransB: true, M: B, N: D, K: cfg.DtRank, Alpha: 1,
 			A: s.dtr, B: l.DtProj, C: s.delta})
@@ -148,21 +176,38 @@ func (m *Model) Prefill(ids []int32, B, L int) ([]float32, *State, error) {
 }
 
 // Argmax returns the index of the largest value of each row of x (rows, n),
-// the first one on ties.
+// the first one on ties. Large inputs (a batch of vocabulary-sized rows) are
+// split by rows over GOMAXPROCS goroutines.
 func Argmax(x []float32, rows, n int) []int32 {
 	out := make([]int32, rows)
-	for r := 0; r < rows; r++ {
-		row := x[r*n : (r+1)*n]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
+	argmaxRows := func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			row := x[r*n : (r+1)*n]
+			best := 0
+			for j, v := range row {
+				if v > row[best] {
+					best = j
+				}
 			}
+			out[r] = int32(best)
 		}
-		out[r] = int32(best)
 	}
+	workers := min(runtime.GOMAXPROCS(0), rows, rows*n/argmaxGrain)
+	if workers < 2 {
+		argmaxRows(0, rows)
+		return out
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { argmaxRows(w*rows/workers, (w+1)*rows/workers) })
+	}
+	wg.Wait()
 	return out
 }
+
+// argmaxGrain is the number of values below which a goroutine of Argmax
+// costs more than it saves.
+const argmaxGrain = 1 << 16
 
 // GenerateOptions control Generate.
 type GenerateOptions struct {
