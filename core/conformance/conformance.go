@@ -162,7 +162,8 @@ func (s *suite) check(what string, tol float64, got, want []float64) {
 
 func (s *suite) gemm(t *testing.T) {
 	s.t = t
-	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {17, 1, 9}, {1, 13, 33}, {4, 21, 70}, {64, 48, 31}, {70, 129, 65}, {5, 6, 0}, {100, 37, 300}, {7, 4100, 3}}
+	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {17, 1, 9}, {1, 13, 33}, {4, 21, 70}, {64, 48, 31}, {70, 129, 65}, {5, 6, 0}, {100, 37, 300}, {7, 4100, 3},
+		{2, 33, 64}, {8, 40, 256}, {9, 5, 16}, {1, 70, 1000}}
 	for _, sh := range shapes {
 		m, n, k := sh[0], sh[1], sh[2]
 		for _, ta := range []bool{false, true} {
@@ -233,6 +234,7 @@ func (s *suite) gemmBF16(t *testing.T) {
 		{1, 37, 300, false, true, false, true, 0}, {3, 16, 7, false, true, false, true, 0.5},
 		{40, 33, 70, false, true, false, true, 0}, {40, 33, 70, false, false, true, false, 1},
 		{17, 9, 20, true, false, true, true, 0},
+		{2, 19, 64, false, true, false, true, 0.5}, {8, 40, 1000, false, true, false, true, 0},
 	} {
 		a, b := s.rnd(c.m*c.k, 1), s.rnd(c.k*c.n, 1)
 		A, B := s.put(a, len(a)), s.put(b, len(b))

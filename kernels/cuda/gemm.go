@@ -55,7 +55,8 @@ func toColumnMajor(g core.GemmArgs, a, b, c uintptr) colGemm {
 	}
 }
 
-// Gemm implements core.Backend through cuBLAS: for each batch i,
+// Gemm implements core.Backend through cuBLAS (and gemv_rows for a product
+// of at most 8 rows of float32 A by a transposed B): for each batch i,
 // C_i = Alpha·op(A_i)·op(B_i) + Beta·C_i (row-major; a stride of 0 shares a
 // matrix across the batch; Beta = 0 ignores C, NaN included). float32
 // operands use cublasSgemm / cublasSgemmStridedBatched in FP32 (TF32 only
@@ -84,6 +85,10 @@ func (be *Backend) Gemm(g core.GemmArgs) {
 		return
 	}
 	aBF, bBF := g.A.IsBF16(), g.B.IsBF16()
+	if batch == 1 && !g.TransA && g.TransB && g.M <= gemvRows && !aBF {
+		be.gemvRows(g, c, bBF)
+		return
+	}
 	if aBF && bBF {
 		check("cublasGemmStridedBatchedEx", be.drv.gemmBF16(toColumnMajor(g, be.ptrBF16(g.A), be.ptrBF16(g.B), c)))
 		return
@@ -104,6 +109,28 @@ func (be *Backend) Gemm(g core.GemmArgs) {
 		b = be.ptr(g.B)
 	}
 	check("cublasSgemm", be.drv.sgemm(toColumnMajor(g, a, b, c)))
+}
+
+// gemvRows is GEMV_ROWS in kernels.cu: the most rows of A that gemv_rows
+// takes.
+const gemvRows = 8
+
+// gemvRows runs g (one product, A float32 with at most gemvRows rows, B
+// transposed, float32 or bfloat16) with gemv_rows: a warp per column of C,
+// reading B once. A step of decoding multiplies so; cuBLAS's host side costs
+// more than the product there (PERF.md).
+func (be *Backend) gemvRows(g core.GemmArgs, c uintptr, bBF bool) {
+	a := be.ptr(g.A)
+	k, w, per := be.k.gemvF32, uintptr(0), 4
+	if bBF {
+		k, w, per = be.k.gemvBF16, be.ptrBF16(g.B), 8
+	} else {
+		w = be.ptr(g.B)
+	}
+	vec := g.K%per == 0 && a%16 == 0 && w%16 == 0
+	const warps = 8
+	be.launch(k, (g.N+warps-1)/warps, 1, 32*warps, 0, p(a), p(w), p(c), i(g.M), i(g.N), i(g.K),
+		f(g.Alpha), f(g.Beta), b(vec))
 }
 
 // widened copies the span of a bfloat16 operand that batch products of

@@ -87,6 +87,9 @@ struct bf16x {
 struct alignas(8) u32x2 {
 	unsigned x, y;
 };
+struct alignas(16) u32x4 {
+	unsigned x, y, z, w;
+};
 
 // ldf is p[i] as a float; stf stores v at p[i].
 __device__ __forceinline__ float ldf(const float* p, i64 i) { return p[i]; }
@@ -186,6 +189,77 @@ extern "C" __global__ void widen_bf16(float* __restrict__ dst, const unsigned sh
 // round_bf16: dst[i] = bfloat16(src[i]), to nearest even.
 extern "C" __global__ void round_bf16(unsigned short* __restrict__ dst, const float* __restrict__ src, i64 n) {
 	GRID_STRIDE(i, n) dst[i] = f32_to_bf16(src[i]);
+}
+
+// gemv_rows: C[m,n] = alpha·Σ_k A[m,k]·W[n,k] + beta·C[m,n] (beta == 0:
+// C is not read, NaN included) for m < M ≤ GEMV_ROWS and n < N, with A (M, K)
+// float32 rows, W (N, K) float32 or bfloat16 rows and C (M, N): Gemm with
+// TransB for a few rows, as decoding one token per sequence multiplies.
+// A warp per n reads W's row once for all M rows of A (its lanes striding
+// over k, four float32 or eight bfloat16 at a time with vec, one otherwise)
+// and sums the lanes' shares with warp_sum; float32 sums throughout.
+#define GEMV_ROWS 8
+template <typename T>
+__device__ __forceinline__ void gemv_rows(const float* __restrict__ A, const T* __restrict__ W,
+                                          float* __restrict__ C, int M, int N, int K, float alpha, float beta,
+                                          int vec) {
+	const int lane = threadIdx.x & 31;
+	const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+	if (n >= N) return; // a whole warp leaves together
+	const T* w = W + (i64)n * K;
+	float acc[GEMV_ROWS];
+#pragma unroll
+	for (int m = 0; m < GEMV_ROWS; ++m) acc[m] = 0.0f;
+	constexpr int V = sizeof(T) == 4 ? 4 : 8; // elements of W per 16-byte load
+	int k0 = 0;
+	if (vec) {
+		k0 = K / V * V;
+		for (int k = lane * V; k < k0; k += 32 * V) {
+			float wv[V];
+			if constexpr (V == 4) {
+				const float4 q = *reinterpret_cast<const float4*>(w + k);
+				wv[0] = q.x, wv[1] = q.y, wv[2] = q.z, wv[3] = q.w;
+			} else {
+				const u32x4 q = *reinterpret_cast<const u32x4*>(w + k);
+				const float2 a = widen2(q.x), b = widen2(q.y), c = widen2(q.z), d = widen2(q.w);
+				wv[0] = a.x, wv[1] = a.y, wv[2] = b.x, wv[3] = b.y, wv[4] = c.x, wv[5] = c.y, wv[6] = d.x, wv[7] = d.y;
+			}
+#pragma unroll
+			for (int m = 0; m < GEMV_ROWS; ++m) {
+				if (m < M) {
+#pragma unroll
+					for (int v = 0; v < V; v += 4) {
+						const float4 a = *reinterpret_cast<const float4*>(A + (i64)m * K + k + v);
+						acc[m] += a.x * wv[v] + a.y * wv[v + 1] + a.z * wv[v + 2] + a.w * wv[v + 3];
+					}
+				}
+			}
+		}
+	}
+	for (int k = k0 + lane; k < K; k += 32) {
+		const float wk = ldf(w, k);
+#pragma unroll
+		for (int m = 0; m < GEMV_ROWS; ++m)
+			if (m < M) acc[m] += A[(i64)m * K + k] * wk;
+	}
+#pragma unroll
+	for (int m = 0; m < GEMV_ROWS; ++m) {
+		if (m < M) {
+			const float sum = warp_sum(acc[m]);
+			if (lane == 0) {
+				float* c = C + (i64)m * N + n;
+				*c = beta == 0.0f ? alpha * sum : alpha * sum + beta * *c;
+			}
+		}
+	}
+}
+extern "C" __global__ void gemv_rows_f32(const float* __restrict__ A, const float* __restrict__ W, float* __restrict__ C,
+                                         int M, int N, int K, float alpha, float beta, int vec) {
+	gemv_rows<float>(A, W, C, M, N, K, alpha, beta, vec);
+}
+extern "C" __global__ void gemv_rows_bf16(const float* __restrict__ A, const bf16x* __restrict__ W, float* __restrict__ C,
+                                          int M, int N, int K, float alpha, float beta, int vec) {
+	gemv_rows<bf16x>(A, W, C, M, N, K, alpha, beta, vec);
 }
 
 // scale_strided: for each batch i < total/mn, the mn elements of C_i at
