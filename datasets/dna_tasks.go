@@ -10,6 +10,53 @@ import (
 	"strings"
 )
 
+// speciesStrains lists the genomes of root/<species>/<strain>.fa* (the
+// ragout-examples layout): the species (sorted), and for each its strain
+// files sorted by name, the last of which the species task holds out.
+func speciesStrains(root string) (classes []string, files map[string][]string, err error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	files = map[string][]string{}
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		species := e.Name()
+		fs, _ := filepath.Glob(filepath.Join(root, species, "*.fa*"))
+		sort.Strings(fs)
+		if len(fs) < 2 {
+			return nil, nil, fmt.Errorf("%s: species %s has %d genome files; holding one strain out needs at least 2",
+				root, species, len(fs))
+		}
+		classes = append(classes, species)
+		files[species] = fs
+	}
+	if len(classes) < 2 {
+		return nil, nil, fmt.Errorf("%s: need at least 2 species folders, found %d", root, len(classes))
+	}
+	return classes, files, nil
+}
+
+// SpeciesTrainingGenomes returns the genome files that SpeciesTask draws
+// its training fragments from (every strain but the held-out one of each
+// species), for pretraining on them without seeing a test strain, and the
+// held-out strain file of each species.
+func SpeciesTrainingGenomes(root string) (train []string, heldOut map[string]string, err error) {
+	classes, files, err := speciesStrains(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	heldOut = map[string]string{}
+	for _, species := range classes {
+		fs := files[species]
+		train = append(train, fs[:len(fs)-1]...)
+		heldOut[species] = filepath.Base(fs[len(fs)-1])
+	}
+	return train, heldOut, nil
+}
+
 // SpeciesTask builds a species-classification task from genomes laid out as
 // root/<species>/<strain>.fasta[.gz] (the ragout-examples layout): for each
 // species, the last strain file by name is held out, and fragments of
@@ -20,7 +67,7 @@ import (
 // returns the fragments, the species (sorted) and the held-out strain of
 // each species.
 func SpeciesTask(root string, fragLen, nTrain, nTest int, seed uint64) (train, test []LabelledSeq, classes []string, heldOut map[string]string, err error) {
-	entries, err := os.ReadDir(root)
+	classes, files, err := speciesStrains(root)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -29,21 +76,11 @@ func SpeciesTask(root string, fragLen, nTrain, nTest int, seed uint64) (train, t
 	// The test fragments have their own generator, so that the test set
 	// depends on the seed, fragLen and nTest only, not on nTrain.
 	rt := rand.New(rand.NewPCG(seed, 0x7e57))
-	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		species := e.Name()
-		files, _ := filepath.Glob(filepath.Join(root, species, "*.fa*"))
-		sort.Strings(files)
-		if len(files) < 2 {
-			return nil, nil, nil, nil, fmt.Errorf("%s: species %s has %d genome files; holding one strain out needs at least 2",
-				root, species, len(files))
-		}
-		classes = append(classes, species)
-		last := files[len(files)-1]
+	for _, species := range classes {
+		fs := files[species]
+		last := fs[len(fs)-1]
 		heldOut[species] = filepath.Base(last)
-		others := files[:len(files)-1]
+		others := fs[:len(fs)-1]
 		for i, f := range others {
 			n := nTrain / len(others)
 			if i < nTrain%len(others) {
@@ -60,9 +97,6 @@ func SpeciesTask(root string, fragLen, nTrain, nTest int, seed uint64) (train, t
 			return nil, nil, nil, nil, err
 		}
 		test = append(test, frags...)
-	}
-	if len(classes) < 2 {
-		return nil, nil, nil, nil, fmt.Errorf("%s: need at least 2 species folders, found %d", root, len(classes))
 	}
 	return train, test, classes, heldOut, nil
 }

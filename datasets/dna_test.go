@@ -755,3 +755,41 @@ func TestTiles(t *testing.T) {
 		t.Fatalf("tiles %v", names)
 	}
 }
+
+// TestSpeciesTrainingGenomes checks the pretraining split of the species
+// layout: every strain but the last by name of each species, and an error
+// naming a species with a single strain.
+func TestSpeciesTrainingGenomes(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel string) {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(">x\nACGT\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"B/t2.fasta", "A/s2.fa", "B/t1.fa.gz", "A/s1.fa", "B/t3.fa", "B/notes.txt", ".hidden/h.fa"} {
+		write(f)
+	}
+	train, held, err := SpeciesTrainingGenomes(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rel []string
+	for _, f := range train {
+		r, _ := filepath.Rel(root, f)
+		rel = append(rel, r)
+	}
+	if got := strings.Join(rel, ","); got != "A/s1.fa,B/t1.fa.gz,B/t2.fasta" {
+		t.Errorf("training genomes %s", got)
+	}
+	if len(held) != 2 || held["A"] != "s2.fa" || held["B"] != "t3.fa" {
+		t.Errorf("held out %v", held)
+	}
+	write("C/only.fa")
+	if _, _, err := SpeciesTrainingGenomes(root); err == nil || !strings.Contains(err.Error(), "species C has 1 genome files") {
+		t.Errorf("one strain: %v", err)
+	}
+}

@@ -52,6 +52,39 @@ func (d rcData) Batch(step, micro, B, L int) ([]int32, []int32) {
 // prepareDNA reads genomes (or BED intervals of them), holds out 5 % of
 // 100-kb chunks, and tokenizes them for next-base prediction.
 func prepareDNA(o modalityOptions) (*prepared, error) {
+	switch o.task {
+	case "":
+	case "species":
+		if o.bed != "" {
+			return nil, usagef("pretrain: --task species reads whole genomes; it takes no --bed")
+		}
+		var root string
+		switch len(o.data) {
+		case 0:
+			p, ok := datasets.Fetched("dna/ragout")
+			if !ok {
+				return nil, usagef("pretrain: --task species needs --data (the ragout genomes' root; scripts/fetch-data.sh dna fetches them)")
+			}
+			root = p
+		case 1:
+			root = o.data[0]
+		default:
+			return nil, usagef("pretrain: --task species takes one --data folder (the genomes' root), not %d paths", len(o.data))
+		}
+		train, held, err := datasets.SpeciesTrainingGenomes(root)
+		if err != nil {
+			return nil, err
+		}
+		var hs []string
+		for _, sp := range sortedKeys(held) {
+			hs = append(hs, sp+": "+held[sp])
+		}
+		fmt.Fprintf(o.stderr, "species task: pretraining on the %d training genomes of %s; held out, never read: %s\n",
+			len(train), root, strings.Join(hs, ", "))
+		o.data = train
+	default:
+		return nil, usagef("pretrain: --task %q: dna has species", o.task)
+	}
 	if len(o.data) == 0 {
 		return nil, usagef("pretrain: --modality dna needs --data (FASTA files or folders)")
 	}

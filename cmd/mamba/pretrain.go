@@ -63,6 +63,7 @@ type modalityOptions struct {
 	out       string
 	bed       string // DNA: train on these intervals of the FASTA
 	rcAugment bool   // DNA: reverse-complement augmentation
+	task      string // DNA: "species" trains on that task's training strains
 	rate      int    // audio: sample rate
 	stderr    io.Writer
 }
@@ -79,6 +80,7 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	modality := fs.String("modality", "text", "what to model: text, dna or audio")
 	bed := fs.String("bed", "", "dna: BED intervals of the --data FASTA to train on")
 	rcAug := fs.Bool("rc-augment", false, "dna: train on the reverse complement of half the windows")
+	task := fs.String("task", "", "dna: species trains on the training strains of classify's species task only (every strain but each species' held-out one), from --data (the genomes' root folder) or the fetched ragout genomes")
 	rate := fs.Int("rate", 16000, "audio: sample rate the recordings are resampled to")
 	data := fs.String("data", "", "comma-separated files or folders (text: .txt/.md/.jsonl; default: embedded Moby-Dick)")
 	field := fs.String("text-field", "text", "JSONL field holding the text")
@@ -115,6 +117,9 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	if !ok {
 		return usagef("pretrain: --modality %q: not available (have %s)", *modality, strings.Join(sortedKeys(modalities), ", "))
 	}
+	if *task != "" && *modality != "dna" {
+		return usagef("pretrain: --task is for --modality dna")
+	}
 	sz, ok := sizes[*size]
 	if !ok {
 		return usagef("pretrain: --size %q: tiny, small, base, medium or large", *size)
@@ -146,7 +151,7 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "preparing %s data…\n", *modality)
 	prep, err := setup(modalityOptions{data: paths, field: *field, tokenizer: *tokenizer, valFrac: *valFrac,
-		seed: *seed, seqLen: *seqLen, out: *out, bed: *bed, rcAugment: *rcAug, rate: *rate, stderr: stderr})
+		seed: *seed, seqLen: *seqLen, out: *out, bed: *bed, rcAugment: *rcAug, task: *task, rate: *rate, stderr: stderr})
 	if err != nil {
 		return err
 	}
