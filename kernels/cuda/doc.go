@@ -22,7 +22,9 @@
 //     cublasGemmStridedBatchedEx with CUDA_R_16BF inputs when both factors
 //     are bfloat16), in true FP32 by default; MAMBAKIT_CUDA_TF32=1 allows
 //     TF32 tensor cores (faster, about 1e-3 relative error: it fails the
-//     conformance bar).
+//     conformance bar). The exception is a single product of at most 8
+//     float32 rows by a transposed float32 or bfloat16 B (a decoding step's
+//     products): our gemv_rows kernel, in FP32, without cuBLAS's host cost.
 //   - The selective scan in float32 or, when its sequence tensors are
 //     bfloat16 (core.ScanArgs), the _bf16 twins of the same kernels: u, δ,
 //     B, C, z read as bfloat16 and widened in registers, out, du, dδ, dz
