@@ -51,6 +51,19 @@ func (d rcData) Batch(step, micro, B, L int) ([]int32, []int32) {
 
 // prepareDNA reads genomes (or BED intervals of them), holds out 5 % of
 // 100-kb chunks, and tokenizes them for next-base prediction.
+// speciesRoot is the folder of the species task's genomes: data when given,
+// else the ragout genomes scripts/fetch-data.sh fetched.
+func speciesRoot(cmd, data string) (string, error) {
+	if data != "" {
+		return data, nil
+	}
+	p, ok := datasets.Fetched("dna/ragout")
+	if !ok {
+		return "", usagef("%s: --task species needs --data (the ragout genomes' root; scripts/fetch-data.sh dna fetches them)", cmd)
+	}
+	return p, nil
+}
+
 func prepareDNA(o modalityOptions) (*prepared, error) {
 	switch o.task {
 	case "":
@@ -58,18 +71,12 @@ func prepareDNA(o modalityOptions) (*prepared, error) {
 		if o.bed != "" {
 			return nil, usagef("pretrain: --task species reads whole genomes; it takes no --bed")
 		}
-		var root string
-		switch len(o.data) {
-		case 0:
-			p, ok := datasets.Fetched("dna/ragout")
-			if !ok {
-				return nil, usagef("pretrain: --task species needs --data (the ragout genomes' root; scripts/fetch-data.sh dna fetches them)")
-			}
-			root = p
-		case 1:
-			root = o.data[0]
-		default:
+		if len(o.data) > 1 {
 			return nil, usagef("pretrain: --task species takes one --data folder (the genomes' root), not %d paths", len(o.data))
+		}
+		root, err := speciesRoot("pretrain", strings.Join(o.data, ""))
+		if err != nil {
+			return nil, err
 		}
 		train, held, err := datasets.SpeciesTrainingGenomes(root)
 		if err != nil {
@@ -189,16 +196,11 @@ func dnaClassData(o classOptions) (*classData, error) {
 	var about string
 	switch o.task {
 	case "species":
-		root := o.data
-		if root == "" {
-			p, ok := datasets.Fetched("dna/ragout")
-			if !ok {
-				return nil, usagef("classify: --task species needs --data (the ragout genomes; scripts/fetch-data.sh dna fetches them)")
-			}
-			root = p
+		root, err := speciesRoot("classify", o.data)
+		if err != nil {
+			return nil, err
 		}
 		var held map[string]string
-		var err error
 		if o.fragLen == 0 {
 			o.fragLen = 1000
 		}

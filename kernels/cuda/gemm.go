@@ -86,7 +86,7 @@ func (be *Backend) Gemm(g core.GemmArgs) {
 	}
 	aBF, bBF := g.A.IsBF16(), g.B.IsBF16()
 	if batch == 1 && !g.TransA && g.TransB && g.M <= gemvRows && !aBF {
-		be.gemvRows(g, c, bBF)
+		be.gemv(g, c, bBF)
 		return
 	}
 	if aBF && bBF {
@@ -115,11 +115,11 @@ func (be *Backend) Gemm(g core.GemmArgs) {
 // takes.
 const gemvRows = 8
 
-// gemvRows runs g (one product, A float32 with at most gemvRows rows, B
+// gemv runs g (one product, A float32 with at most gemvRows rows, B
 // transposed, float32 or bfloat16) with gemv_rows: a warp per column of C,
 // reading B once. A step of decoding multiplies so; cuBLAS's host side costs
 // more than the product there (PERF.md).
-func (be *Backend) gemvRows(g core.GemmArgs, c uintptr, bBF bool) {
+func (be *Backend) gemv(g core.GemmArgs, c uintptr, bBF bool) {
 	a := be.ptr(g.A)
 	k, w, per := be.k.gemvF32, uintptr(0), 4
 	if bBF {
