@@ -223,7 +223,10 @@ type kernelSet struct {
 	// scanFwd16Save[ty][c]: configuration c's forward that also saves the
 	// states (_save; none for states 1).
 	scanFwd16Save [2][len(fwd16Configs)]kernel
-	scanBwd16     [2][len(bwd16Configs)]kernel
+	// scanFwd16Full, scanFwd16SaveFull[ty][c]: the forwards for L a multiple
+	// of 32 with aligned tensors (_full, _save_full; only where c's full).
+	scanFwd16Full, scanFwd16SaveFull [2][len(fwd16Configs)]kernel
+	scanBwd16                        [2][len(bwd16Configs)]kernel
 	// scanBwd16Full[ty][c]: configuration c's backward for L a multiple of 8
 	// with aligned tensors (_full).
 	scanBwd16Full [2][len(bwd16Configs)]kernel
@@ -262,6 +265,10 @@ func (ks *kernelSet) load(drv *driver) error {
 			add(&ks.scanFwd16[ty][c], "%s%s", cfg.kernelName(), suffix)
 			if cfg.states > 1 {
 				add(&ks.scanFwd16Save[ty][c], "%s_save%s", cfg.kernelName(), suffix)
+			}
+			if cfg.full {
+				add(&ks.scanFwd16Full[ty][c], "%s_full%s", cfg.kernelName(), suffix)
+				add(&ks.scanFwd16SaveFull[ty][c], "%s_save_full%s", cfg.kernelName(), suffix)
 			}
 		}
 		for c, cfg := range bwd16Configs {

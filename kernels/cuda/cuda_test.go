@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -425,7 +426,7 @@ func TestKernelResources(t *testing.T) {
 	for ty := range 2 {
 		ks = append(ks, be.k.scanFwd[ty][:]...)
 		ks = append(ks, be.k.scanFwd16[ty][:]...)
-		for _, k := range be.k.scanFwd16Save[ty] {
+		for _, k := range slices.Concat(be.k.scanFwd16Save[ty][:], be.k.scanFwd16Full[ty][:], be.k.scanFwd16SaveFull[ty][:]) {
 			if k.name != "" {
 				ks = append(ks, k)
 			}

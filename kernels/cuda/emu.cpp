@@ -38,10 +38,10 @@ static std::vector<Kern> kerns = {
 	K(softplus_f32), K(softplus_bwd_f32), K(adamw_f32), K(sumsq_partial), K(sum_f64), K(embedding_f32), K(embedding_bf16),
 	K(embedding_bwd_f32), K(conv1d_fwd), K(conv1d_bwd_gpre), K(conv1d_bwd_dx), K(conv1d_bwd_dw), K(conv_step),
 	K(rmsnorm_fwd), K(rmsnorm_bwd_dx), K(rmsnorm_bwd_dw_partial), K(rmsnorm_bwd_dw_final), K(ce_fwd), K(ce_bwd),
-	K(scan_step), K(gemv_rows_f32), K(gemv_rows_bf16), K(scan_fwd_32x16), K(scan_fwd_64x16), K(scan_fwd_128x16), K(scan_fwd_256x16), K(scan_fwd_512x16), K(scan_fwd_512x8), K(scan_fwd16_256_2), K(scan_fwd4_64_6), K(scan_fwd4_128_3), K(scan_fwd2_128_6), K(scan_fwd4_64_6_save), K(scan_fwd4_128_3_save), K(scan_fwd2_128_6_save), K(scan_bwd4_32_12), K(scan_bwd4_64_6), K(scan_bwd4_32_12_full), K(scan_bwd4_64_6_full),
+	K(scan_step), K(gemv_rows_f32), K(gemv_rows_bf16), K(scan_fwd_32x16), K(scan_fwd_64x16), K(scan_fwd_128x16), K(scan_fwd_256x16), K(scan_fwd_512x16), K(scan_fwd_512x8), K(scan_fwd16_256_2), K(scan_fwd4_64_6), K(scan_fwd4_128_3), K(scan_fwd2_128_6), K(scan_fwd4_64_6_save), K(scan_fwd4_128_3_save), K(scan_fwd4_128_3_full), K(scan_fwd4_128_3_save_full), K(scan_fwd2_128_6_save), K(scan_bwd4_32_12), K(scan_bwd4_64_6), K(scan_bwd4_32_12_full), K(scan_bwd4_64_6_full),
 	K(scan_bwd_32x8), K(scan_bwd_128x8), K(scan_bwd_256x8), K(scan_bwd_64x16), K(scan_bwd_128x16),
 	K(scan_fwd_32x16_bf16), K(scan_fwd_64x16_bf16), K(scan_fwd_128x16_bf16), K(scan_fwd_256x16_bf16), K(scan_fwd_512x16_bf16),
-	K(scan_fwd_512x8_bf16), K(scan_fwd16_256_2_bf16), K(scan_fwd4_64_6_bf16), K(scan_fwd4_128_3_bf16), K(scan_fwd2_128_6_bf16), K(scan_fwd4_64_6_save_bf16), K(scan_fwd4_128_3_save_bf16), K(scan_fwd2_128_6_save_bf16), K(scan_bwd4_32_12_bf16), K(scan_bwd4_64_6_bf16), K(scan_bwd4_32_12_full_bf16), K(scan_bwd4_64_6_full_bf16), K(scan_bwd_32x8_bf16), K(scan_bwd_128x8_bf16), K(scan_bwd_256x8_bf16),
+	K(scan_fwd_512x8_bf16), K(scan_fwd16_256_2_bf16), K(scan_fwd4_64_6_bf16), K(scan_fwd4_128_3_bf16), K(scan_fwd2_128_6_bf16), K(scan_fwd4_64_6_save_bf16), K(scan_fwd4_128_3_save_bf16), K(scan_fwd4_128_3_full_bf16), K(scan_fwd4_128_3_save_full_bf16), K(scan_fwd2_128_6_save_bf16), K(scan_bwd4_32_12_bf16), K(scan_bwd4_64_6_bf16), K(scan_bwd4_32_12_full_bf16), K(scan_bwd4_64_6_full_bf16), K(scan_bwd_32x8_bf16), K(scan_bwd_128x8_bf16), K(scan_bwd_256x8_bf16),
 	K(scan_bwd_64x16_bf16), K(scan_bwd_128x16_bf16),
 };
 

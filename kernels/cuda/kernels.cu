@@ -1711,13 +1711,15 @@ struct Raw4<bf16x> {
 };
 __device__ __forceinline__ float4 wide4(Raw4<float> r) { return r.v; }
 __device__ __forceinline__ float4 wide4(Raw4<bf16x> r) { return widen4(r.v); }
+template <bool F = false>
 __device__ __forceinline__ Raw4<float> ld_raw4(const float* p, int t, int L, bool vec) {
-	if (vec && t + 4 <= L) return Raw4<float>{ld4(p + t)};
+	if (F || (vec && t + 4 <= L)) return Raw4<float>{ld4(p + t)};
 	return Raw4<float>{make_float4(t < L ? p[t] : 0.0f, t + 1 < L ? p[t + 1] : 0.0f, t + 2 < L ? p[t + 2] : 0.0f,
 	                               t + 3 < L ? p[t + 3] : 0.0f)};
 }
+template <bool F = false>
 __device__ __forceinline__ Raw4<bf16x> ld_raw4(const bf16x* p, int t, int L, bool vec) {
-	if (vec && t + 4 <= L) return Raw4<bf16x>{*reinterpret_cast<const u32x2*>(p + t)};
+	if (F || (vec && t + 4 <= L)) return Raw4<bf16x>{*reinterpret_cast<const u32x2*>(p + t)};
 	unsigned e[4];
 #pragma unroll
 	for (int q = 0; q < 4; ++q) e[q] = t + q < L ? p[t + q].v : 0u;
@@ -1861,7 +1863,9 @@ struct Stager<bf16x, NT, K, RW, BC> {
 // four times the independent work, and per state update a quarter of the
 // shared-memory traffic (its partial sums of y are summed over four lanes,
 // not sixteen).
-template <typename T, int W, int S, bool SV>
+// FULL: for L a multiple of 32 and 16-byte aligned tensors (vec), every step
+// whole: no tests against L and no scalar fallbacks.
+template <typename T, int W, int S, bool SV, bool FULL>
 __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __restrict__ delta,
                                           const float* __restrict__ A, const T* __restrict__ Bm,
                                           const T* __restrict__ Cm, const float* __restrict__ Dp,
@@ -1894,7 +1898,8 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 		h[s] = h0 ? h0[((i64)b * D + dc) * 16 + n] : 0.0f;
 	}
 	const float Dd = Dp ? Dp[dc] : 0.0f, bias = dbias ? dbias[dc] : 0.0f;
-	const bool sp = softplus != 0, vc = vec != 0, gate = z != nullptr;
+	const bool sp = softplus != 0, vc = FULL || vec != 0, gate = z != nullptr;
+	auto inL = [&](int t) { return FULL || t < L; };
 	float4* drow = dts + ch * DW;
 	float4* ytw = yt + warp * 256;
 	const T* Bb = Bm + (i64)b * 16 * L;
@@ -1908,9 +1913,9 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 #pragma unroll
 		for (int e = 0; e < E; ++e) {
 			const int t = t0 + 4 * (j + P * e);
-			pu[e] = ld_raw4(u + row, t, L, vc);
-			px[e] = ld_raw4(delta + row, t, L, vc);
-			if (gate) pz[e] = ld_raw4(z + row, t, L, vc);
+			pu[e] = ld_raw4<FULL>(u + row, t, L, vc);
+			px[e] = ld_raw4<FULL>(delta + row, t, L, vc);
+			if (gate) pz[e] = ld_raw4<FULL>(z + row, t, L, vc);
 		}
 	};
 	float uu[E][4], xd[E][4], zz[E][4]; // this step's
@@ -1937,7 +1942,7 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 			for (int k = 0; k < 4; ++k) {
 				const float x = xd[e][k] + bias;
 				const float v = sp ? softplus_s(x) : x;
-				dv[k] = t0 + 4 * g + k < L ? v : 0.0f; // past L: a = 1, δ·u = 0
+				dv[k] = inL(t0 + 4 * g + k) ? v : 0.0f; // past L: a = 1, δ·u = 0
 				duv[k] = dv[k] * uu[e][k];
 			}
 			drow[g] = make_float4(dv[0], dv[1], dv[2], dv[3]);
@@ -1947,7 +1952,10 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 		__syncthreads(); // B, C and δ of the step visible; every warp is done with the other buffer
 		float4* next = bc + (buf ^ 1) * 2 * 16 * RW;
 		if (t0 + 32 < L) stg.fetch(next, Bb, Cb, t0 + 32, L, vc);
-		load(t0 + 32); // the next step's, in flight during this one
+		// The next step's, in flight during this one. FULL: at the last step
+		// the last one again, unused (no branch: a branch around the loads
+		// measured 6 % slower, PERF.md).
+		load(FULL ? imin(t0 + 32, L - 32) : t0 + 32);
 		// 2. The lane's states over the 32 positions; its share of y, four
 		// positions at a time into the warp's tile.
 		const float4* Bs = bc + (buf * 2 * 16 + j) * RW;
@@ -1989,7 +1997,7 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 			}
 			if (SV && (k & 1) == 0 && sv) { // the state before positions t0+4k .. t0+4k+7
 				const int c = t0 / 8 + k / 2;
-				if (c < steps8) {
+				if (FULL || c < steps8) {
 #pragma unroll
 					for (int s = 0; s < S; ++s) sv[c * 16 + j + P * s] = h[s];
 				}
@@ -2026,7 +2034,10 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 					yo[k] += Dd * uu[e][k];
 					if (gate) yo[k] *= silu_s(zz[e][k]);
 				}
-				store_items<4>(out + row, yo, t0 + 4 * g, L, vc);
+				if (FULL)
+					st4(out + row + t0 + 4 * g, make_float4(yo[0], yo[1], yo[2], yo[3]));
+				else
+					store_items<4>(out + row, yo, t0 + 4 * g, L, vc);
 			}
 		}
 		if (t0 + 32 < L) stg.put(next);
@@ -2470,23 +2481,29 @@ SCAN_FWD16_KERNEL(256, 2)
 // scan_fwd<S>_<NT>_<MINB>: scan_fwd4 with S states per lane, NT threads
 // (NT·S/16 channels) per block and at least MINB blocks per SM (scan.go's
 // fwd16Configs repeat them); scan_fwd<S>_<NT>_<MINB>_save also stores the
-// states in gcar (scan_fwd4's saved).
-#define SCAN_FWD4_VARIANT(S, NT, MINB, SV, NAME)                                                          \
+// states in gcar (scan_fwd4's saved); the _full and _save_full twins (only
+// for the configuration the backend chooses, fwd16Configs' full) are scan_fwd4's FULL,
+// for L a multiple of 32 and 16-byte aligned tensors.
+#define SCAN_FWD4_VARIANT(S, NT, MINB, SV, FULL, NAME)                                                    \
 	extern "C" __global__ void __launch_bounds__(NT, MINB) NAME(SCAN_FWD_PARAMS(float)) {              \
 		(void)N;                                                                                   \
-		scan_fwd4<float, NT / 32, S, SV>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, gcar, D, L, \
-		                                 softplus, vec);                                           \
+		scan_fwd4<float, NT / 32, S, SV, FULL>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, gcar, D, \
+		                                       L, softplus, vec);                                  \
 	}                                                                                                  \
 	extern "C" __global__ void __launch_bounds__(NT, MINB) NAME##_bf16(SCAN_FWD_PARAMS(bf16x)) {       \
 		(void)N;                                                                                   \
-		scan_fwd4<bf16x, NT / 32, S, SV>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, gcar, D, L, \
-		                                 softplus, vec);                                           \
+		scan_fwd4<bf16x, NT / 32, S, SV, FULL>(u, delta, A, Bm, Cm, Dp, z, dbias, h0, out, hlast, gcar, D, \
+		                                       L, softplus, vec);                                  \
 	}
 #define SCAN_FWD4_KERNEL(S, NT, MINB)                                                                      \
-	SCAN_FWD4_VARIANT(S, NT, MINB, false, scan_fwd##S##_##NT##_##MINB)                                \
-	SCAN_FWD4_VARIANT(S, NT, MINB, true, scan_fwd##S##_##NT##_##MINB##_save)
+	SCAN_FWD4_VARIANT(S, NT, MINB, false, false, scan_fwd##S##_##NT##_##MINB)                         \
+	SCAN_FWD4_VARIANT(S, NT, MINB, true, false, scan_fwd##S##_##NT##_##MINB##_save)
+#define SCAN_FWD4_FULL_KERNEL(S, NT, MINB)                                                                 \
+	SCAN_FWD4_VARIANT(S, NT, MINB, false, true, scan_fwd##S##_##NT##_##MINB##_full)                   \
+	SCAN_FWD4_VARIANT(S, NT, MINB, true, true, scan_fwd##S##_##NT##_##MINB##_save_full)
 SCAN_FWD4_KERNEL(4, 64, 6)
 SCAN_FWD4_KERNEL(4, 128, 3)
+SCAN_FWD4_FULL_KERNEL(4, 128, 3)
 SCAN_FWD4_KERNEL(2, 128, 6)
 
 // scan_bwd4_<NT>_<MINB>: scan_bwd4 with NT threads (NT/4 channels) per

@@ -118,7 +118,7 @@ func (be *Backend) pickFwd(B, D int) int {
 var fwd16Configs = [...]lanesConfig{
 	{threads: 256, minBlocks: 2, states: 1},
 	{threads: 64, minBlocks: 6, states: 4},
-	{threads: 128, minBlocks: 3, states: 4},
+	{threads: 128, minBlocks: 3, states: 4, full: true},
 	{threads: 128, minBlocks: 6, states: 2},
 }
 
@@ -129,6 +129,9 @@ const fwd16Auto = 2
 type lanesConfig struct {
 	threads, minBlocks, states int
 	bwd                        bool
+	// full: a forward with _full twins (kernels.cu: scan_fwd4's FULL, for
+	// L a multiple of fwd4Step and aligned tensors); every backward has them.
+	full bool
 }
 
 // kernelName is the instantiation's name in kernels.cu (without _bf16).
@@ -160,6 +163,9 @@ const bwd16Auto = 1
 // state before every step, (B, D, ⌈L/bwd4Step⌉, 16) floats, as
 // core.ScanArgs.Saved holds them.
 const bwd4Step = core.ScanSaveEvery
+
+// fwd4Step is the number of positions of a step of scan_fwd4.
+const fwd4Step = 32
 
 // ScanSaves implements core.Backend: true where both directions run the
 // kernels with four states per lane (scan_fwd4 stores the states scan_bwd4
@@ -260,8 +266,14 @@ func (be *Backend) SelectiveScan(s core.ScanArgs) {
 		if cfg.states > 1 { // scan_fwd4 reads u, delta, z and writes out 16 bytes at a time too
 			vec = aligned16(L, u, delta, z, out, bm, cm)
 		}
+		full := cfg.full && vec && L%fwd4Step == 0
 		k := be.k.scanFwd16[ty][be.fwd16Cfg]
-		if !s.Saved.IsNil() {
+		switch {
+		case full && !s.Saved.IsNil():
+			k = be.k.scanFwd16SaveFull[ty][be.fwd16Cfg]
+		case full:
+			k = be.k.scanFwd16Full[ty][be.fwd16Cfg]
+		case !s.Saved.IsNil():
 			k = be.k.scanFwd16Save[ty][be.fwd16Cfg]
 		}
 		be.launch(k, (D+cfg.channels()-1)/cfg.channels(), B, cfg.threads, 0,
