@@ -14,6 +14,7 @@ import (
 	"github.com/mambakit/mambakit/datasets"
 	"github.com/mambakit/mambakit/modalities/dna"
 	"github.com/mambakit/mambakit/pipelines/classify"
+	"github.com/mambakit/mambakit/pipelines/train"
 )
 
 // dnaChunk is the size of the pieces genomes are cut into before the
@@ -49,8 +50,6 @@ func (d rcData) Batch(step, micro, B, L int) ([]int32, []int32) {
 	return ids, targets
 }
 
-// prepareDNA reads genomes (or BED intervals of them), holds out 5 % of
-// 100-kb chunks, and tokenizes them for next-base prediction.
 // speciesRoot is the folder of the species task's genomes: data when given,
 // else the ragout genomes scripts/fetch-data.sh fetched.
 func speciesRoot(cmd, data string) (string, error) {
@@ -64,6 +63,9 @@ func speciesRoot(cmd, data string) (string, error) {
 	return p, nil
 }
 
+// prepareDNA reads genomes (or BED intervals of them), holds out 5 % of
+// 100-kb chunks, and tokenizes them for next-base (or masked-base)
+// prediction.
 func prepareDNA(o modalityOptions) (*prepared, error) {
 	switch o.task {
 	case "":
@@ -146,11 +148,12 @@ func prepareDNA(o modalityOptions) (*prepared, error) {
 		data = rcData{sd}
 	}
 	return &prepared{
-		data:  data,
-		vocab: dna.VocabSize,
-		unit:  "base",
-		units: dna.Units,
-		extra: map[string][]byte{"mambakit.json": writeMeta(map[string]any{"modality": "dna", "tokenizer": "dna-char"})},
+		data:    data,
+		vocab:   dna.VocabSize,
+		unit:    "base",
+		units:   dna.Units,
+		extra:   map[string][]byte{"mambakit.json": writeMeta(map[string]any{"modality": "dna", "tokenizer": "dna-char"})},
+		masking: &train.Masking{Mask: dna.MASK, Fill: []int32{dna.A, dna.C, dna.G, dna.T}},
 		summary: fmt.Sprintf("data: %d FASTA file(s), %d records/intervals, %d ambiguous IUPAC bases read as N; %d training and %d held-out bases (held-out bases in %s); reverse-complement augmentation %v",
 			len(files), len(docs), ambiguous, len(trainIDs), len(valIDs), heldPath, o.rcAugment),
 	}, nil

@@ -54,6 +54,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if m.Cfg.Bidirectional {
+		return fmt.Errorf("eval: %s is bidirectional (it reads every sequence both ways), so next-token prediction cannot score it; its pretraining reports its masked-token loss", dir)
+	}
 	meta, err := readMeta(dir)
 	if err != nil {
 		return err

@@ -24,7 +24,9 @@ import (
 
 const pretrainSynopsis = `pretrain [--modality text] [--data PATH,...] [--size small] [--steps N] [--out DIR] [--resume] ...
 
-Trains a Mamba model from scratch by next-token prediction and writes, in
+Trains a Mamba model from scratch by next-token prediction (or, with
+--objective masked, by masked-token prediction, as Caduceus pretrains its
+bidirectional models: --bidirectional needs it) and writes, in
 --out: checkpoint-<step>/ folders (Hugging Face config.json + model.safetensors,
 optimizer state, tokenizer), metrics.jsonl (every step), loss.png, and for
 text heldout.txt (the held-out text). Ctrl-C saves a checkpoint and stops;
@@ -50,6 +52,9 @@ type prepared struct {
 	extra   map[string][]byte      // files for every checkpoint
 	sample  func(m *mamba.Model, w io.Writer) error
 	summary string // what the data is
+	// masking is the modality's mask token and the ids it may mask (nil:
+	// no masked-token training); pretrain sets its rate and seed.
+	masking *train.Masking
 }
 
 // modalityOptions are the flags a modality reads.
@@ -109,9 +114,24 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	evalSeqs := fs.Int("eval-seqs", 64, "held-out sequences per validation")
 	keep := fs.Int("keep", 2, "checkpoints to keep")
 	timeLimit := fs.Duration("time-limit", 0, "stop (and save) after this long, e.g. 15m")
+	objective := fs.String("objective", "next", "next (next-token prediction) or masked (masked-token prediction: dna)")
+	maskRate := fs.Float64("mask-rate", 0.15, "masked: fraction of the positions predicted (80 % of them shown as the mask token, 10 % as a random token, 10 % unchanged)")
+	bidir := fs.Bool("bidirectional", false, "BiMamba blocks (Caduceus): every block reads the sequence both ways; needs --objective masked")
 	device := deviceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	switch *objective {
+	case "next":
+		if *bidir {
+			return usagef("pretrain: --bidirectional reads every sequence both ways, so it cannot learn next-token prediction: add --objective masked")
+		}
+	case "masked":
+		if !(*maskRate > 0 && *maskRate < 1) {
+			return usagef("pretrain: --mask-rate %g must be in (0, 1)", *maskRate)
+		}
+	default:
+		return usagef("pretrain: --objective %q: next or masked", *objective)
 	}
 	setup, ok := modalities[*modality]
 	if !ok {
@@ -155,8 +175,18 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tdata, unit, tcObjective := prep.data, prep.unit, ""
+	if *objective == "masked" {
+		if prep.masking == nil {
+			return usagef("pretrain: --objective masked: the %s tokens have no mask token", *modality)
+		}
+		mk := *prep.masking
+		mk.Rate, mk.Seed = *maskRate, *seed
+		tdata, unit, tcObjective = train.Masked(prep.data, mk), "masked "+prep.unit, fmt.Sprintf("masked %g", *maskRate)
+	}
 	cfg := mamba.DefaultConfig(sz[0], sz[1], prep.vocab)
 	cfg.DState = *dState
+	cfg.Bidirectional = *bidir
 	m, err := mamba.New(cfg, be)
 	if err != nil {
 		return err
@@ -171,17 +201,17 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	}
 	oc.WeightDecay, oc.ClipNorm = *wd, *clip
 	tc := train.Config{Batch: *batch, SeqLen: *seqLen, Accum: *accum, SeqWarmupStart: *seqWarm,
-		SeqWarmupSteps: *seqWarmSteps, Seed: *seed, Optim: oc, Steps: *steps, EvalEvery: *evalEvery,
+		SeqWarmupSteps: *seqWarmSteps, Seed: *seed, Optim: oc, Objective: tcObjective, Steps: *steps, EvalEvery: *evalEvery,
 		EvalSeqs: *evalSeqs, SaveEvery: *saveEvery, Keep: *keep, TimeLimit: *timeLimit, OutDir: *out,
-		Resume: *resume, Unit: prep.unit, Units: prep.units, Extra: prep.extra, Out: stderr}
+		Resume: *resume, Unit: unit, Units: prep.units, Extra: prep.extra, Out: stderr}
 	if tc.SeqWarmupStart > 0 && tc.SeqWarmupSteps == 0 {
 		tc.SeqWarmupSteps = max(1, *steps/3)
 	}
-	fmt.Fprintf(stderr, "%s\nmodel: d_model %d, %d layers, d_state %d, vocab %d: %.2fM parameters\n",
-		prep.summary, cfg.DModel, cfg.NLayer, cfg.DState, cfg.Vocab, float64(cfg.ParamCount())/1e6)
+	fmt.Fprintf(stderr, "%s\nmodel: d_model %d, %d layers, d_state %d, vocab %d, bidirectional %v: %.2fM parameters; objective %s\n",
+		prep.summary, cfg.DModel, cfg.NLayer, cfg.DState, cfg.Vocab, cfg.Bidirectional, float64(cfg.ParamCount())/1e6, *objective)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := train.Run(ctx, m, prep.data, tc)
+	res, err := train.Run(ctx, m, tdata, tc)
 	if errors.Is(err, train.ErrInterrupted) {
 		fmt.Fprintf(stderr, "stopped at step %d; checkpoint %s; continue with the same command and --resume\n", res.Steps, res.Checkpoint)
 		return err
@@ -192,12 +222,12 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "trained %d steps, %d tokens in %s (%.0f tokens/s this run)\n", res.Steps, res.Tokens,
 		time.Duration(res.Seconds*float64(time.Second)).Round(time.Second), res.TokensPerSec)
 	fmt.Fprintf(stdout, "validation: loss %.4f nats/token, %.4f bits per %s, perplexity %.2f\n",
-		res.ValLoss, res.ValBits, prep.unit, math.Exp(res.ValLoss))
+		res.ValLoss, res.ValBits, unit, math.Exp(res.ValLoss))
 	fmt.Fprintf(stdout, "checkpoint: %s\nmetrics:    %s\n", res.Checkpoint, res.Metrics)
 	if res.CurvePNG != "" {
 		fmt.Fprintf(stdout, "loss curve: %s\n", res.CurvePNG)
 	}
-	if prep.sample != nil {
+	if prep.sample != nil && *objective == "next" {
 		return prep.sample(m, stdout)
 	}
 	return nil

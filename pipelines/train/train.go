@@ -1,5 +1,5 @@
 // Package train is the modality-agnostic pretraining loop: next-token
-// prediction with AdamW, gradient accumulation, optional sequence-length
+// prediction (or masked-token prediction, Masked) with AdamW, gradient accumulation, optional sequence-length
 // warm-up, periodic evaluation, atomic checkpoints with exact resume, a
 // progress bar, a JSONL metrics log and a loss-curve PNG.
 package train
@@ -25,7 +25,8 @@ import (
 
 // Data supplies training batches and held-out sequences.
 type Data interface {
-	// Batch returns the inputs and next-token targets, (B, L) each, of
+	// Batch returns the inputs and their targets (the next tokens, or those
+	// of Masked; −1 where there is none), (B, L) each, of
 	// micro-batch `micro` of step `step`. It must depend only on its
 	// arguments (and the data), so that a resumed run sees the same batches.
 	Batch(step, micro, B, L int) (ids, targets []int32)
@@ -43,6 +44,9 @@ type Config struct {
 	SeqWarmupSteps       int // steps over which the length doubles up to SeqLen
 	Seed                 uint64
 	Optim                optim.Config
+	// Objective names what the data's targets are, for a resumed run to
+	// check: "" for next-token prediction, else e.g. "masked 0.15" (Masked).
+	Objective string
 	// How long and what to keep.
 	Steps     int
 	EvalEvery int // steps between evaluations (0: only at the end)
@@ -66,11 +70,12 @@ type runKey struct {
 	Seed                           uint64
 	LR, MinLR, WeightDecay         float64
 	WarmupSteps                    int
+	Objective                      string `json:",omitempty"` // absent for next-token prediction, as before it existed
 }
 
 func (c Config) key() runKey {
 	return runKey{c.Batch, c.SeqLen, c.Accum, c.SeqWarmupStart, c.SeqWarmupSteps, c.Seed,
-		c.Optim.LR, c.Optim.MinLR, c.Optim.WeightDecay, c.Optim.WarmupSteps}
+		c.Optim.LR, c.Optim.MinLR, c.Optim.WeightDecay, c.Optim.WarmupSteps, c.Objective}
 }
 
 // ErrInterrupted is returned when the context is cancelled (Ctrl-C): a
