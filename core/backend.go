@@ -114,6 +114,12 @@ type Backend interface {
 	// CrossEntropyBackward computes dlogits[t,:] = scale·(softmax(logits[t,:]) − onehot(targets[t])),
 	// and 0 for ignored rows. dlogits may be the same tensor as logits.
 	CrossEntropyBackward(dlogits, logits Tensor, targets []int32, scale float32)
+	// ArgmaxRows sets dst[r] to the index of the largest value of row r of
+	// x (R, V), V ≥ 1, as a scan from the left that moves to each strictly
+	// larger value: the first of equal values; a NaN is never chosen, but a
+	// row whose value 0 is NaN gives 0 (as does a row of NaN). Greedy
+	// decoding reads only the R indices back, not the logits.
+	ArgmaxRows(dst []int32, x Tensor)
 }
 
 // AdamWArgs are the hyperparameters of one AdamW step.

@@ -410,6 +410,20 @@ func (o Ops) CrossEntropyBackward(dlogits, logits Tensor, targets []int32, scale
 	o.Backend.CrossEntropyBackward(dlogits, logits, targets, scale)
 }
 
+// ArgmaxRows validates x (R, V), V ≥ 1, and returns the index of each
+// row's largest value (Backend.ArgmaxRows).
+func (o Ops) ArgmaxRows(x Tensor) []int32 {
+	if len(x.Shape) != 2 || x.Shape[1] < 1 {
+		fail("ArgmaxRows", "x has shape %v, want (rows, V) with V ≥ 1", x.Shape)
+	}
+	need("ArgmaxRows", "x", x, x.Shape...)
+	dst := make([]int32, x.Shape[0])
+	if len(dst) > 0 {
+		o.Backend.ArgmaxRows(dst, x)
+	}
+	return dst
+}
+
 // AdamW validates shapes and hyperparameters and applies one AdamW step.
 func (o Ops) AdamW(p, grad, m, v Tensor, a AdamWArgs) {
 	const op = "AdamW"

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/mambakit/mambakit/core"
@@ -50,6 +51,7 @@ func Run(t *testing.T, be core.Backend, tol Tolerances) {
 	t.Run("RMSNorm", s.rmsnorm)
 	t.Run("Elementwise", s.elementwise)
 	t.Run("CrossEntropy", s.crossEntropy)
+	t.Run("ArgmaxRows", s.argmax)
 	t.Run("AdamW", s.adamw)
 	t.Run("Flip", s.flip)
 	t.Run("CopyConvert", s.copyConvert)
@@ -652,6 +654,51 @@ func (s *suite) crossEntropy(t *testing.T) {
 		// In place, as the model uses it for large vocabularies.
 		s.ops.CrossEntropyBackward(L, L, targets, 0.3)
 		s.check("cross-entropy backward in place "+name, s.tol.Grad, s.get(L), wantD)
+	}
+}
+
+// argmax compares ArgmaxRows with the reference index for index: random
+// rows with many ties (values drawn from 1000 integers), one and several
+// blocks' worth of columns, a vocabulary-sized row, and rows of ties, ±0,
+// −Inf, NaN at the start, elsewhere and everywhere.
+func (s *suite) argmax(t *testing.T) {
+	s.t = t
+	nan, inf := math.NaN(), math.Inf(1)
+	special := [][]float64{
+		{2, 2, 2, 2, 2, 2, 2},
+		{-inf, -inf, -inf, -inf, -inf, -inf, -inf},
+		{nan, 5, 9, 1, 9, 0, 3},
+		{1, nan, 9, nan, 9, 0, nan},
+		{nan, nan, nan, nan, nan, nan, nan},
+		{-1, math.Copysign(0, -1), 0, -2, 0, -inf, -3},
+		{-inf, -inf, -inf, -inf, -inf, -inf, -5},
+	}
+	var x []float64
+	for _, row := range special {
+		x = append(x, row...)
+	}
+	cases := []struct {
+		name string
+		x    []float64
+		V    int
+	}{{"special rows", x, 7}}
+	for _, sh := range [][2]int{{1, 1}, {3, 1}, {5, 33}, {4, 1000}, {9, 50280}} {
+		v := make([]float64, sh[0]*sh[1])
+		for i := range v {
+			v[i] = float64(s.r.IntN(1000))
+		}
+		cases = append(cases, struct {
+			name string
+			x    []float64
+			V    int
+		}{fmt.Sprintf("R%d V%d", sh[0], sh[1]), v, sh[1]})
+	}
+	for _, c := range cases {
+		want := ref.ArgmaxRows(c.x, c.V)
+		got := s.ops.ArgmaxRows(s.put(c.x, len(c.x)/c.V, c.V))
+		if !slices.Equal(got, want) {
+			t.Errorf("argmax %s: %v, want %v", c.name, got, want)
+		}
 	}
 }
 

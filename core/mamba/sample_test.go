@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/mambakit/mambakit/core/ref"
 )
 
 // logitsOf returns logits whose softmax is probs.
@@ -38,7 +40,11 @@ func TestTopKOneIsGreedy(t *testing.T) {
 				t.Fatalf("trial %d: top-k 1 chose %d, greedy %d", trial, got, greedy)
 			}
 		}
-		if want := Argmax(l, 1, len(l))[0]; greedy != want {
+		l64 := make([]float64, len(l))
+		for i, v := range l {
+			l64[i] = float64(v)
+		}
+		if want := ref.ArgmaxRows(l64, len(l))[0]; greedy != want {
 			t.Fatalf("greedy %d, argmax %d", greedy, want)
 		}
 	}
@@ -106,30 +112,5 @@ func TestRepetitionPenalty(t *testing.T) {
 	}
 	if got := s.Next([]float32{2, 1.9}, []int32{1}); got != 0 {
 		t.Errorf("penalising the loser: chose %d, want 0", got)
-	}
-}
-
-// TestArgmaxRows checks Argmax on a batch large enough to be split over
-// goroutines (and on a small one) against a row-by-row scan, with ties
-// resolved to the first index.
-func TestArgmaxRows(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	for _, c := range []struct{ rows, n int }{{3, 5}, {64, 50280}, {7, 1 << 17}} {
-		x := make([]float32, c.rows*c.n)
-		for i := range x {
-			x[i] = float32(r.IntN(1000)) // many ties
-		}
-		got := Argmax(x, c.rows, c.n)
-		for row := 0; row < c.rows; row++ {
-			want, best := 0, float32(-1)
-			for j := 0; j < c.n; j++ {
-				if v := x[row*c.n+j]; v > best {
-					want, best = j, v
-				}
-			}
-			if int(got[row]) != want {
-				t.Fatalf("%d×%d, row %d: argmax %d, want %d", c.rows, c.n, row, got[row], want)
-			}
-		}
 	}
 }

@@ -3,8 +3,6 @@ package mamba
 import (
 	"errors"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/mambakit/mambakit/core"
 )
@@ -175,41 +173,6 @@ func (m *Model) Prefill(ids []int32, B, L int) ([]float32, *State, error) {
 	return ops.ToHost(s.logits), s, nil
 }
 
-// Argmax returns the index of the largest value of each row of x (rows, n),
-// the first one on ties. Large inputs (a batch of vocabulary-sized rows) are
-// split by rows over GOMAXPROCS goroutines.
-func Argmax(x []float32, rows, n int) []int32 {
-	out := make([]int32, rows)
-	argmaxRows := func(r0, r1 int) {
-		for r := r0; r < r1; r++ {
-			row := x[r*n : (r+1)*n]
-			best := 0
-			for j, v := range row {
-				if v > row[best] {
-					best = j
-				}
-			}
-			out[r] = int32(best)
-		}
-	}
-	workers := min(runtime.GOMAXPROCS(0), rows, rows*n/argmaxGrain)
-	if workers < 2 {
-		argmaxRows(0, rows)
-		return out
-	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() { argmaxRows(w*rows/workers, (w+1)*rows/workers) })
-	}
-	wg.Wait()
-	return out
-}
-
-// argmaxGrain is the fewest values Argmax gives a goroutine: a guess at
-// where one starts to pay (not tuned; a batch of 64 vocabulary rows gets
-// every core).
-const argmaxGrain = 1 << 16
-
 // GenerateOptions control Generate.
 type GenerateOptions struct {
 	MaxNew int   // tokens to add at most
@@ -241,6 +204,11 @@ func (m *Model) Generate(prompt []int32, B, L int, o GenerateOptions) ([][]int32
 		sampler = &Sampler{Greedy: true}
 	}
 	V := m.Cfg.Vocab
+	// Plain greedy decoding chooses on the device (Ops.ArgmaxRows, the
+	// sampler's own rule) and reads back B ids instead of B·V logits.
+	onDevice := (sampler.Greedy || sampler.Temperature == 0) &&
+		(sampler.RepetitionPenalty <= 0 || sampler.RepetitionPenalty == 1)
+	var chosen []int32 // onDevice, after the first step: the ids ArgmaxRows chose
 	done := make([]bool, B)
 	next := make([]int32, B)
 	for i := 0; ; i++ {
@@ -250,7 +218,11 @@ func (m *Model) Generate(prompt []int32, B, L int, o GenerateOptions) ([][]int32
 				next[b] = out[b][len(out[b])-1] // keep feeding something valid
 				continue
 			}
-			next[b] = sampler.Next(logits[b*V:(b+1)*V], out[b])
+			if chosen != nil {
+				next[b] = chosen[b]
+			} else {
+				next[b] = sampler.Next(logits[b*V:(b+1)*V], out[b])
+			}
 			out[b] = append(out[b], next[b])
 			if o.OnToken != nil {
 				o.OnToken(b, next[b])
@@ -265,6 +237,10 @@ func (m *Model) Generate(prompt []int32, B, L int, o GenerateOptions) ([][]int32
 		if err != nil {
 			return nil, err
 		}
-		logits = m.Ops.ToHost(lt)
+		if onDevice {
+			chosen = m.Ops.ArgmaxRows(lt)
+		} else {
+			logits = m.Ops.ToHost(lt)
+		}
 	}
 }

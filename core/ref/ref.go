@@ -266,6 +266,24 @@ func CrossEntropyBackward(dlogits, logits []float64, targets []int32, V int, sca
 	}
 }
 
+// ArgmaxRows returns, for each row of x (R, V), the index a scan from the
+// left lands on when it moves to each strictly larger value (see
+// core.Backend.ArgmaxRows).
+func ArgmaxRows(x []float64, V int) []int32 {
+	out := make([]int32, len(x)/V)
+	for r := range out {
+		row := x[r*V : (r+1)*V]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		out[r] = int32(best)
+	}
+	return out
+}
+
 // AdamW applies one step of PyTorch's AdamW to p in place (see
 // core.Backend.AdamW); scale multiplies the gradient first.
 func AdamW(p, grad, m, v []float64, lr, beta1, beta2, eps, wd float64, step int, scale float64) {

@@ -305,6 +305,31 @@ func (*Backend) CrossEntropy(losses, logits core.Tensor, targets []int32) {
 	})
 }
 
+// ArgmaxRows implements core.Backend: each row scanned from the left,
+// moving to every strictly larger value; rows spread over the cores once
+// there are argmaxGrain values per goroutine.
+func (*Backend) ArgmaxRows(dst []int32, x core.Tensor) {
+	V := x.Shape[1]
+	h := x.Host()
+	parallelFor(len(dst), max(1, argmaxGrain/V), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := h[r*V : (r+1)*V]
+			best := 0
+			for j, v := range row {
+				if v > row[best] {
+					best = j
+				}
+			}
+			dst[r] = int32(best)
+		}
+	})
+}
+
+// argmaxGrain is the fewest values ArgmaxRows gives a goroutine: a guess at
+// where one starts to pay (not tuned; a batch of 64 vocabulary rows gets
+// every core).
+const argmaxGrain = 1 << 16
+
 // CrossEntropyBackward implements core.Backend; dlogits may alias logits.
 func (*Backend) CrossEntropyBackward(dlogits, logits core.Tensor, targets []int32, scale float32) {
 	V := logits.Shape[1]

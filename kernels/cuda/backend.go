@@ -214,7 +214,7 @@ type kernelSet struct {
 	embedF32, embedBF16, embedBwd                    kernel
 	convFwd, convGpre, convDx, convDw, convStep      kernel
 	rmsFwd, rmsBwdDx, rmsBwdDwPartial, rmsBwdDwFinal kernel
-	ceFwd, ceBwd                                     kernel
+	ceFwd, ceBwd, argmax                             kernel
 	scanStep                                         kernel
 	gemvF32, gemvBF16                                kernel
 	// The scans, [0] for float32 sequence tensors, [1] for bfloat16 (the
@@ -250,7 +250,7 @@ func (ks *kernelSet) load(drv *driver) error {
 		{"conv1d_bwd_dw", &ks.convDw}, {"conv_step", &ks.convStep},
 		{"rmsnorm_fwd", &ks.rmsFwd}, {"rmsnorm_bwd_dx", &ks.rmsBwdDx},
 		{"rmsnorm_bwd_dw_partial", &ks.rmsBwdDwPartial}, {"rmsnorm_bwd_dw_final", &ks.rmsBwdDwFinal},
-		{"ce_fwd", &ks.ceFwd}, {"ce_bwd", &ks.ceBwd},
+		{"ce_fwd", &ks.ceFwd}, {"ce_bwd", &ks.ceBwd}, {"argmax_rows", &ks.argmax},
 		{"scan_step", &ks.scanStep},
 		{"gemv_rows_f32", &ks.gemvF32}, {"gemv_rows_bf16", &ks.gemvBF16},
 	}

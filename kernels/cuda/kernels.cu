@@ -588,6 +588,42 @@ extern "C" __global__ void ce_fwd(float* __restrict__ loss, const float* __restr
 	if (threadIdx.x == 0) loss[t] = lse - row[y];
 }
 
+// argmax_rows: out[r] = the index of the largest value of row r of x (R, V),
+// as a scan from the left that moves to each strictly larger value: the
+// first of equal values, never a NaN, and 0 when x[r, 0] is NaN (or every
+// value is). One block per row: each thread keeps the first largest of its
+// strided values, then the block keeps the largest, the lowest index among
+// equal ones.
+__device__ __forceinline__ void argmax_keep(float& bv, int& bi, float v, int i) {
+	// (bv, bi) becomes (v, i) when i holds a value and bi none, or a larger
+	// value, or an equal one at a lower index (bi < 0: none yet).
+	if (i >= 0 && (bi < 0 || v > bv || (v == bv && i < bi))) bv = v, bi = i;
+}
+extern "C" __global__ void argmax_rows(int* __restrict__ out, const float* __restrict__ x, i64 V) {
+	MK_SHARED float sv[32];
+	MK_SHARED int si[32];
+	const float* row = x + (i64)blockIdx.x * V;
+	float bv = 0.0f;
+	int bi = -1;
+	for (i64 j = threadIdx.x; j < V; j += blockDim.x) {
+		const float v = row[j];
+		if (v == v) argmax_keep(bv, bi, v, (int)j); // NaN never
+	}
+	for (int o = 16; o > 0; o >>= 1) {
+		const float v = __shfl_xor_sync(FULL_MASK, bv, o);
+		const int i = __shfl_xor_sync(FULL_MASK, bi, o);
+		argmax_keep(bv, bi, v, i);
+	}
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+	if (lane == 0) sv[warp] = bv, si[warp] = bi;
+	__syncthreads();
+	if (threadIdx.x == 0) {
+		for (int w = 1; w < nw; ++w) argmax_keep(bv, bi, sv[w], si[w]);
+		const float x0 = row[0];
+		out[blockIdx.x] = (x0 != x0 || bi < 0) ? 0 : bi;
+	}
+}
+
 // ce_bwd: dl[t, j] = scale·(exp(logits[t, j] − lse_t) − [j == targets[t]]),
 // and 0 for rows whose target is negative. dl may be logits itself: every
 // element is read by the thread that writes it, after the row's reductions.

@@ -261,6 +261,19 @@ func (be *Backend) CrossEntropy(losses, logits core.Tensor, targets []int32) {
 	be.launch(be.k.ceFwd, T, 1, threadsFor(V, 256), 0, p(be.ptr(losses)), p(be.ptr(logits)), p(tg.ptr), i(V))
 }
 
+// ArgmaxRows implements core.Backend with argmax_rows, one block per row;
+// only the R indices come back to the host.
+func (be *Backend) ArgmaxRows(dst []int32, x core.Tensor) {
+	R, V := x.Shape[0], x.Shape[1]
+	be.lock()
+	defer be.unlock()
+	defer runtime.KeepAlive(x)
+	out := be.temp(R, 4)
+	defer be.done(out)
+	be.launch(be.k.argmax, R, 1, threadsFor(V, 256), 0, p(out.ptr), p(be.ptr(x)), i(V))
+	check("ArgmaxRows", be.drv.dtoh(unsafe.Pointer(&dst[0]), out.ptr, int64(R)*4))
+}
+
 // CrossEntropyBackward implements core.Backend:
 // dlogits[t, :] = scale·(softmax(logits[t, :]) − onehot(targets[t])), 0 for
 // negative targets; dlogits may be logits.
