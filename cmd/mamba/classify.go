@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/mambakit/mambakit/core"
 	"github.com/mambakit/mambakit/core/checkpoint"
 	"github.com/mambakit/mambakit/core/mamba"
 	"github.com/mambakit/mambakit/core/optim"
@@ -236,7 +238,7 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "trained %d steps in %s (%.0f tokens/s); model: %s\n", res.Steps,
 		time.Duration(res.Seconds*float64(time.Second)).Round(time.Second), res.TokensPerSec, modelDir)
-	results, err := scoreAndReport(c, cd, *seqLen, *batch, *out, stdout, stderr, *baseline && cd.baseline != nil)
+	results, err := scoreAndReport([]classify.Member{{C: c, L: *seqLen}}, cd, *batch, *out, stdout, stderr, *baseline && cd.baseline != nil)
 	if err != nil {
 		return err
 	}
@@ -253,10 +255,11 @@ func runClassifyTrain(args []string, stdout, stderr io.Writer) error {
 	return writeResults(*out, results, stdout)
 }
 
-// scoreAndReport scores c on the test split (and extra test sets), with and
-// without conjoining when the modality has a conjoining transform, draws the
+// scoreAndReport scores a classifier, or the mean of an ensemble's
+// probabilities, on the test split (and extra test sets), with and without
+// conjoining when the modality has a conjoining transform, draws the
 // confusion matrix and prints a table.
-func scoreAndReport(c *mamba.Classifier, cd *classData, L, batch int, out string, w, stderr io.Writer, baseline bool) (map[string]any, error) {
+func scoreAndReport(ms []classify.Member, cd *classData, batch int, out string, w, stderr io.Writer, baseline bool) (map[string]any, error) {
 	results := map[string]any{"classes": cd.classes, "about": cd.about}
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintf(tw, "\ntest set\tmodel\tn\taccuracy\tMCC\tmacro-F1\tAUROC\n")
@@ -284,15 +287,21 @@ func scoreAndReport(c *mamba.Classifier, cd *classData, L, batch int, out string
 		perEx = 2 // a PredictBoth pass runs the crops and their transforms
 		work *= 4
 	}
+	work *= len(ms)
+	name := "mamba"
+	if len(ms) > 1 {
+		name = fmt.Sprintf("mamba ×%d", len(ms))
+		results["ensemble"] = len(ms)
+	}
 	bar := progressBar(stderr, work, "sequences", "scoring")
 	for _, set := range names {
 		ex := sets[set]
-		probs, conj, err := classify.PredictBoth(c, ex, L, cd.pad, batch, cd.conjoin, func(k int) { bar(perEx * k) })
+		probs, conj, err := classify.PredictEnsemble(ms, ex, cd.pad, batch, cd.conjoin, func(k int) { bar(perEx * k) })
 		if err != nil {
 			return nil, err
 		}
 		m := classify.Score(probs, labels(ex), len(cd.classes))
-		row(set, "mamba", m)
+		row(set, name, m)
 		entry := map[string]any{"mamba": m}
 		png := filepath.Join(out, "confusion-"+set+".png")
 		if cd.conjoin != nil {
@@ -302,13 +311,13 @@ func scoreAndReport(c *mamba.Classifier, cd *classData, L, batch int, out string
 			for i, e := range ex {
 				tx[i] = classify.Example{ID: e.ID, IDs: cd.conjoin(e.IDs), Label: e.Label}
 			}
-			probsT, conjT, err := classify.PredictBoth(c, tx, L, cd.pad, batch, cd.conjoin, func(k int) { bar(2 * k) })
+			probsT, conjT, err := classify.PredictEnsemble(ms, tx, cd.pad, batch, cd.conjoin, func(k int) { bar(2 * k) })
 			if err != nil {
 				return nil, err
 			}
 			entry["agreement"] = agreement(probs, probsT)
 			mc := classify.Score(conj, labels(ex), len(cd.classes))
-			row(set, "mamba, conjoined", mc)
+			row(set, name+", conjoined", mc)
 			entry["mamba_conjoined"] = mc
 			entry["agreement_conjoined"] = agreement(conj, conjT)
 			m = mc
@@ -387,11 +396,7 @@ func writeMetaFile(dir string, meta map[string]any) error {
 
 // loadClassifier reads a classifier directory and its mambakit.json, which
 // gives its modality, crop length and, for audio, rate and clip length.
-func loadClassifier(dir string, device *deviceSpec) (*mamba.Classifier, map[string]any, int, error) {
-	be, err := device.open()
-	if err != nil {
-		return nil, nil, 0, err
-	}
+func loadClassifier(dir string, be core.Backend) (*mamba.Classifier, map[string]any, int, error) {
 	c, _, err := checkpoint.LoadClassifier(dir, be)
 	if err != nil {
 		return nil, nil, 0, err
@@ -408,6 +413,41 @@ func loadClassifier(dir string, device *deviceSpec) (*mamba.Classifier, map[stri
 	return c, meta, int(L), nil
 }
 
+// loadEnsemble loads the classifiers of models, comma-separated model
+// directories: one, or an ensemble whose probabilities are averaged. Its
+// members must share their classes and the data options they were trained
+// with (modality; for audio the rate, clip length and level); it returns
+// those options.
+func loadEnsemble(models string, device *deviceSpec) ([]classify.Member, classOptions, error) {
+	var ms []classify.Member
+	var o classOptions
+	be, err := device.open()
+	if err != nil {
+		return nil, o, err
+	}
+	for k, dir := range strings.Split(models, ",") {
+		c, meta, L, err := loadClassifier(dir, be)
+		if err != nil {
+			return nil, o, err
+		}
+		var oi classOptions
+		metaOptions(&oi, meta)
+		if k == 0 {
+			o = oi
+		} else {
+			first := strings.Split(models, ",")[0]
+			if !slices.Equal(c.Labels, ms[0].C.Labels) {
+				return nil, o, fmt.Errorf("ensemble: %s has the classes %v, %s %v", dir, c.Labels, first, ms[0].C.Labels)
+			}
+			if oi != o {
+				return nil, o, fmt.Errorf("ensemble: %s was trained on other data options than %s (%+v, %+v)", dir, first, oi, o)
+			}
+		}
+		ms = append(ms, classify.Member{C: c, L: L})
+	}
+	return ms, o, nil
+}
+
 // metaOptions fills the data options a classifier was trained with.
 func metaOptions(o *classOptions, meta map[string]any) {
 	o.modality, _ = meta["modality"].(string)
@@ -421,10 +461,10 @@ func metaOptions(o *classOptions, meta map[string]any) {
 }
 
 func runClassifyEval(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("classify eval", "classify eval --model DIR (--task T | --data PATH) [...]", stdout)
+	fs := newFlags("classify eval", "classify eval --model DIR[,DIR...] (--task T | --data PATH) [...]", stdout)
 	var o classOptions
 	finish := classDataFlags(fs, &o)
-	model := fs.String("model", "", "classifier directory (the model/ folder classify train writes)")
+	model := fs.String("model", "", "classifier directory (the model/ folder classify train writes), or several, comma-separated: an ensemble, their probabilities averaged")
 	batch := fs.Int("batch", 16, "sequences per forward pass")
 	seed := fs.Uint64("seed", 1, "seed of the task's sampling (species task)")
 	out := fs.String("out", "", "folder for confusion PNGs and results.json (default: the model's folder)")
@@ -436,18 +476,21 @@ func runClassifyEval(args []string, stdout, stderr io.Writer) error {
 	if err := required(fs, "model"); err != nil {
 		return err
 	}
-	c, meta, L, err := loadClassifier(*model, device)
+	if *out == "" && strings.Contains(*model, ",") {
+		return usagef("classify eval: an ensemble (several --model) needs --out")
+	}
+	ms, mo, err := loadEnsemble(*model, device)
 	if err != nil {
 		return err
 	}
-	metaOptions(&o, meta)
+	o.modality, o.rate, o.seconds, o.rmsLevel = mo.modality, mo.rate, mo.seconds, mo.rmsLevel
 	o.seed = *seed
 	cd, err := loadClassData(o)
 	if err != nil {
 		return err
 	}
-	if strings.Join(cd.classes, ",") != strings.Join(c.Labels, ",") {
-		return fmt.Errorf("the data's classes %v differ from the model's %v", cd.classes, c.Labels)
+	if labels := ms[0].C.Labels; !slices.Equal(cd.classes, labels) {
+		return fmt.Errorf("the data's classes %v differ from the model's %v", cd.classes, labels)
 	}
 	if *out == "" {
 		*out = *model
@@ -455,7 +498,7 @@ func runClassifyEval(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	results, err := scoreAndReport(c, cd, L, *batch, *out, stdout, stderr, false)
+	results, err := scoreAndReport(ms, cd, *batch, *out, stdout, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -463,8 +506,8 @@ func runClassifyEval(args []string, stdout, stderr io.Writer) error {
 }
 
 func runClassifyPredict(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("classify predict", "classify predict --model DIR --input FILE|FOLDER --out preds.tsv [--conjoin]", stdout)
-	model := fs.String("model", "", "classifier directory")
+	fs := newFlags("classify predict", "classify predict --model DIR[,DIR...] --input FILE|FOLDER --out preds.tsv [--conjoin]", stdout)
+	model := fs.String("model", "", "classifier directory, or several, comma-separated: an ensemble, their probabilities averaged")
 	input := fs.String("input", "", "DNA: a FASTA file; audio: a folder of audio files")
 	outPath := fs.String("out", "", "TSV to write (id, class, one probability column per class)")
 	conjoin := fs.Bool("conjoin", false, "DNA: average the predictions for each sequence and its reverse complement")
@@ -476,12 +519,10 @@ func runClassifyPredict(args []string, stdout, stderr io.Writer) error {
 	if err := required(fs, "model", "input", "out"); err != nil {
 		return err
 	}
-	c, meta, L, err := loadClassifier(*model, device)
+	ms, o, err := loadEnsemble(*model, device)
 	if err != nil {
 		return err
 	}
-	var o classOptions
-	metaOptions(&o, meta)
 	cd, err := predictReader(o)
 	if err != nil {
 		return err
@@ -497,18 +538,24 @@ func runClassifyPredict(args []string, stdout, stderr io.Writer) error {
 		}
 		conj = cd.conjoin
 	}
-	probs, err := classify.Predict(c, ex, L, cd.pad, *batch, conj, progressBar(stderr, len(ex), "sequences", "predicting"))
+	bar := progressBar(stderr, len(ex)*len(ms), "sequences", "predicting")
+	plain, conjoined, err := classify.PredictEnsemble(ms, ex, cd.pad, *batch, conj, bar)
 	if err != nil {
 		return err
 	}
+	probs := plain
+	if conj != nil {
+		probs = conjoined
+	}
+	labels := ms[0].C.Labels
 	var b strings.Builder
 	b.WriteString("id\tclass")
-	for _, l := range c.Labels {
+	for _, l := range labels {
 		b.WriteString("\tp_" + l)
 	}
 	b.WriteString("\n")
 	for i, e := range ex {
-		fmt.Fprintf(&b, "%s\t%s", e.ID, c.Labels[argmax(probs[i])])
+		fmt.Fprintf(&b, "%s\t%s", e.ID, labels[argmax(probs[i])])
 		for _, p := range probs[i] {
 			fmt.Fprintf(&b, "\t%.6f", p)
 		}

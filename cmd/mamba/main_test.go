@@ -326,6 +326,25 @@ func TestClassifyDNA(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(evalOut, "results.json")); err != nil {
 		t.Errorf("classify eval --out a new folder: %v", err)
 	}
+	// An ensemble of a model with itself scores as the model; with the
+	// 2-step model of --baseline-k 4 it is an ensemble of two.
+	single, ens := readTestMetrics(t, evalOut), filepath.Join(t.TempDir(), "ens")
+	m1, m4 := filepath.Join(out, "model"), filepath.Join(out4, "model")
+	if code, stdout, stderr := cli("classify", "eval", "--model", m1+","+m1, "--data", root, "--out", ens); code != 0 ||
+		!strings.Contains(stdout, "mamba ×2, conjoined") {
+		t.Fatalf("classify eval of an ensemble: status %d: %s%s", code, stdout, stderr)
+	}
+	if twice := readTestMetrics(t, ens); math.Abs(twice["Loss"]-single["Loss"]) > 1e-9 || twice["Accuracy"] != single["Accuracy"] {
+		t.Errorf("a model ensembled with itself: %v, alone %v", twice, single)
+	}
+	if code, _, stderr := cli("classify", "eval", "--model", m1+","+m4, "--data", root, "--out", ens); code != 0 {
+		t.Errorf("classify eval of two models: status %d: %s", code, stderr)
+	} else if two := readTestMetrics(t, ens); two["Loss"] == single["Loss"] {
+		t.Errorf("an ensemble with another model scores exactly as one model: %v", two)
+	}
+	if code, _, stderr := cli("classify", "eval", "--model", m1+","+m4, "--data", root); code != 2 || !strings.Contains(stderr, "needs --out") {
+		t.Errorf("classify eval of an ensemble without --out: status %d: %s", code, stderr)
+	}
 	fa := filepath.Join(t.TempDir(), "x.fa")
 	os.WriteFile(fa, []byte(fasta.String()), 0o644)
 	tsv := filepath.Join(t.TempDir(), "p.tsv")
@@ -334,6 +353,12 @@ func TestClassifyDNA(t *testing.T) {
 		t.Fatalf("classify predict: %s", stderr)
 	}
 	p, _ := os.ReadFile(tsv)
+	tsv2 := filepath.Join(t.TempDir(), "p2.tsv")
+	if code, _, stderr := cli("classify", "predict", "--model", m1+","+m1, "--input", fa, "--out", tsv2, "--conjoin"); code != 0 {
+		t.Errorf("classify predict with an ensemble: %s", stderr)
+	} else if p2, _ := os.ReadFile(tsv2); string(p2) != string(p) {
+		t.Errorf("predictions of a model ensembled with itself differ from its own:\n%s\n%s", p2, p)
+	}
 	lines := strings.Split(strings.TrimSpace(string(p)), "\n")
 	if len(lines) != 5 || !strings.HasPrefix(lines[0], "id\tclass\tp_at_rich\tp_gc_rich") {
 		t.Fatalf("predictions:\n%s", p)
@@ -344,6 +369,31 @@ func TestClassifyDNA(t *testing.T) {
 			t.Errorf("prediction %q: the class should match the name", l)
 		}
 	}
+}
+
+// readTestMetrics reads the plain metrics of the test set from a
+// results.json in dir.
+func readTestMetrics(t *testing.T, dir string) map[string]float64 {
+	t.Helper()
+	var res struct {
+		Test struct {
+			Mamba map[string]any `json:"mamba"`
+		} `json:"test"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &res)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", dir, err)
+	}
+	out := map[string]float64{}
+	for k, v := range res.Test.Mamba {
+		if f, ok := v.(float64); ok {
+			out[k] = f
+		}
+	}
+	return out
 }
 
 // TestAudioPipeline pretrains a tiny audio model, generates from it, and

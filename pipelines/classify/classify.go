@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -400,6 +401,58 @@ func PredictBoth(c *mamba.Classifier, ex []Example, L int, pad int32, batch int,
 		}
 		if progress != nil {
 			progress(len(part))
+		}
+	}
+	return plain, conjoined, nil
+}
+
+// Member is one classifier of an ensemble and the sequence length it reads
+// (its training crops).
+type Member struct {
+	C *mamba.Classifier
+	L int
+}
+
+// PredictEnsemble is PredictBoth for an ensemble: each probability is the
+// mean of the members' (each run with its own L), plain and, with conjoin,
+// conjoined. The members must have the same labels, in the same order
+// (a programmer error otherwise). progress gets every member's counts.
+func PredictEnsemble(ms []Member, ex []Example, pad int32, batch int, conjoin func([]int32) []int32, progress func(done int)) (plain, conjoined [][]float64, err error) {
+	if len(ms) == 0 {
+		panic("classify.PredictEnsemble: no members")
+	}
+	for _, m := range ms[1:] {
+		if !slices.Equal(m.C.Labels, ms[0].C.Labels) {
+			panic(fmt.Sprintf("classify.PredictEnsemble: labels %v and %v differ", ms[0].C.Labels, m.C.Labels))
+		}
+	}
+	if len(ms) == 1 {
+		return PredictBoth(ms[0].C, ex, ms[0].L, pad, batch, conjoin, progress)
+	}
+	add := func(sum, p [][]float64) [][]float64 {
+		if sum == nil {
+			return p
+		}
+		for i := range sum {
+			for k := range sum[i] {
+				sum[i][k] += p[i][k]
+			}
+		}
+		return sum
+	}
+	for _, m := range ms {
+		p, q, err := PredictBoth(m.C, ex, m.L, pad, batch, conjoin, progress)
+		if err != nil {
+			return nil, nil, err
+		}
+		plain, conjoined = add(plain, p), add(conjoined, q)
+	}
+	n := float64(len(ms))
+	for _, ps := range [][][]float64{plain, conjoined} {
+		for _, p := range ps {
+			for k := range p {
+				p[k] /= n
+			}
 		}
 	}
 	return plain, conjoined, nil

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,16 +20,19 @@ import (
 	"github.com/mambakit/mambakit/kernels/cpu"
 )
 
-// testClassifier is a small classifier with the same weights for the same seed.
-func testClassifier(t *testing.T) *mamba.Classifier {
+// testClassifier is a small classifier with the same weights every time.
+func testClassifier(t *testing.T) *mamba.Classifier { return testClassifierSeeded(t, 1) }
+
+// testClassifierSeeded is testClassifier with the weights of seed.
+func testClassifierSeeded(t *testing.T, seed uint64) *mamba.Classifier {
 	t.Helper()
 	be := cpu.New()
 	m, err := mamba.New(mamba.DefaultConfig(16, 2, 8), be)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.P.Init(m.Cfg, be, rand.New(rand.NewPCG(1, 2)))
-	c, err := mamba.NewClassifier(m, []string{"a", "b"}, mamba.PoolMean, rand.New(rand.NewPCG(3, 4)))
+	m.P.Init(m.Cfg, be, rand.New(rand.NewPCG(seed, 2)))
+	c, err := mamba.NewClassifier(m, []string{"a", "b"}, mamba.PoolMean, rand.New(rand.NewPCG(seed+2, 4)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,5 +230,40 @@ func TestPredictBoth(t *testing.T) {
 				t.Fatalf("example %d class %d: PredictBoth %v / %v, want %v / %v", i, k, plain[i][k], conj[i][k], p[i][k], want)
 			}
 		}
+	}
+}
+
+// TestPredictEnsemble checks an ensemble's probabilities against the mean of
+// its members' own, each read at its own L; and that a one-member ensemble
+// is that member.
+func TestPredictEnsemble(t *testing.T) {
+	c1, c2 := testClassifier(t), testClassifierSeeded(t, 7)
+	ex := testExamples(9)
+	rev := func(ids []int32) []int32 {
+		out := slices.Clone(ids)
+		slices.Reverse(out)
+		return out
+	}
+	p1, q1, err1 := PredictBoth(c1, ex, 30, 0, 4, rev, nil)
+	p2, q2, err2 := PredictBoth(c2, ex, 24, 0, 4, rev, nil)
+	pe, qe, err3 := PredictEnsemble([]Member{{c1, 30}, {c2, 24}}, ex, 0, 4, rev, nil)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		t.Fatal(err)
+	}
+	differ := false
+	for i := range ex {
+		for k := range pe[i] {
+			if math.Abs(pe[i][k]-(p1[i][k]+p2[i][k])/2) > 1e-12 || math.Abs(qe[i][k]-(q1[i][k]+q2[i][k])/2) > 1e-12 {
+				t.Fatalf("example %d class %d: ensemble %v / %v, members %v, %v / %v, %v", i, k, pe[i][k], qe[i][k], p1[i][k], p2[i][k], q1[i][k], q2[i][k])
+			}
+			differ = differ || math.Abs(p1[i][k]-p2[i][k]) > 1e-3
+		}
+	}
+	if !differ {
+		t.Error("the two members predict the same: the test shows nothing")
+	}
+	one, _, err := PredictEnsemble([]Member{{c2, 24}}, ex, 0, 4, nil, nil)
+	if err != nil || !slices.EqualFunc(one, p2, slices.Equal[[]float64]) {
+		t.Errorf("a one-member ensemble differs from its member (%v)", err)
 	}
 }
