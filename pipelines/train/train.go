@@ -29,6 +29,8 @@ type Data interface {
 	// of Masked; −1 where there is none), (B, L) each, of
 	// micro-batch `micro` of step `step`. It must depend only on its
 	// arguments (and the data), so that a resumed run sees the same batches.
+	// The slices Batch and Eval return are the caller's: wrappers such as
+	// Masked change them in place.
 	Batch(step, micro, B, L int) (ids, targets []int32)
 	// Eval returns up to max held-out sequences of L inputs: inputs and
 	// targets, (n, L) each.
