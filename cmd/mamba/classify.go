@@ -425,7 +425,13 @@ func loadEnsemble(models string, device *deviceSpec) ([]classify.Member, classOp
 	if err != nil {
 		return nil, o, err
 	}
-	for k, dir := range strings.Split(models, ",") {
+	dirs := strings.Split(models, ",")
+	for k, dir := range dirs {
+		if dirs[k] = strings.TrimSpace(dir); dirs[k] == "" {
+			return nil, o, usagef("--model %q: an empty directory in the list", models)
+		}
+	}
+	for k, dir := range dirs {
 		c, meta, L, err := loadClassifier(dir, be)
 		if err != nil {
 			return nil, o, err
@@ -435,7 +441,7 @@ func loadEnsemble(models string, device *deviceSpec) ([]classify.Member, classOp
 		if k == 0 {
 			o = oi
 		} else {
-			first := strings.Split(models, ",")[0]
+			first := dirs[0]
 			if !slices.Equal(c.Labels, ms[0].C.Labels) {
 				return nil, o, fmt.Errorf("ensemble: %s has the classes %v, %s %v", dir, c.Labels, first, ms[0].C.Labels)
 			}

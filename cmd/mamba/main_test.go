@@ -345,6 +345,9 @@ func TestClassifyDNA(t *testing.T) {
 	if code, _, stderr := cli("classify", "eval", "--model", m1+","+m4, "--data", root); code != 2 || !strings.Contains(stderr, "needs --out") {
 		t.Errorf("classify eval of an ensemble without --out: status %d: %s", code, stderr)
 	}
+	if code, _, stderr := cli("classify", "eval", "--model", m1+",", "--data", root, "--out", ens); code != 2 || !strings.Contains(stderr, "an empty directory") {
+		t.Errorf("classify eval --model with an empty entry: status %d: %s", code, stderr)
+	}
 	fa := filepath.Join(t.TempDir(), "x.fa")
 	os.WriteFile(fa, []byte(fasta.String()), 0o644)
 	tsv := filepath.Join(t.TempDir(), "p.tsv")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -125,6 +126,11 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	case "next":
 		if *bidir {
 			return usagef("pretrain: --bidirectional reads every sequence both ways, so it cannot learn next-token prediction: add --objective masked")
+		}
+		maskRateSet := false
+		fs.Visit(func(f *flag.Flag) { maskRateSet = maskRateSet || f.Name == "mask-rate" })
+		if maskRateSet {
+			return usagef("pretrain: --mask-rate is for --objective masked")
 		}
 	case "masked":
 		if !(*maskRate > 0 && *maskRate < 1) {

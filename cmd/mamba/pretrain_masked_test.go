@@ -64,6 +64,7 @@ func TestPretrainMaskedBidirectional(t *testing.T) {
 		{[]string{"--modality", "text", "--objective", "masked"}, "the text tokens have no mask token"},
 		{[]string{"--modality", "dna", "--data", fa, "--objective", "bert"}, `--objective "bert"`},
 		{[]string{"--modality", "dna", "--data", fa, "--objective", "masked", "--mask-rate", "1"}, "--mask-rate 1 must be in (0, 1)"},
+		{[]string{"--modality", "dna", "--data", fa, "--mask-rate", "0.2"}, "--mask-rate is for --objective masked"},
 	} {
 		code, _, stderr := cli(append([]string{"pretrain", "--steps", "1", "--out", filepath.Join(t.TempDir(), "e")}, c.args...)...)
 		if code != 2 || !strings.Contains(stderr, c.msg) {
