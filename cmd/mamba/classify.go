@@ -62,9 +62,10 @@ type classData struct {
 	about       string
 	augment     func([]int32, *rand.Rand) []int32
 	conjoin     func([]int32) []int32 // a transform whose prediction should equal the input's (DNA: reverse complement)
-	// baseline fits and scores the baselines (log: progress messages); info
-	// says how they were fitted, for results.json.
-	baseline    func(log io.Writer) (scores map[string]classify.Metrics, info map[string]any)
+	// baseline fits and scores the baselines on the test split (log:
+	// progress messages): their metrics and their misses (misses reports),
+	// by name; info says how they were fitted, for results.json.
+	baseline    func(log io.Writer) (scores map[string]classify.Metrics, misses map[string]any, info map[string]any)
 	readPredict func(path string) ([]classify.Example, error)
 }
 
@@ -302,7 +303,12 @@ func scoreAndReport(ms []classify.Member, cd *classData, batch int, out string, 
 		}
 		m := classify.Score(probs, labels(ex), len(cd.classes))
 		row(set, name, m)
-		entry := map[string]any{"mamba": m}
+		ids := make([]string, len(ex))
+		for i, e := range ex {
+			ids[i] = e.ID
+		}
+		misses := map[string]any{name: missesReport(ids, probs, labels(ex), cd.classes)}
+		entry := map[string]any{"mamba": m, "misses": misses}
 		png := filepath.Join(out, "confusion-"+set+".png")
 		if cd.conjoin != nil {
 			// Agreement of the predictions for x and its transform, before
@@ -318,6 +324,7 @@ func scoreAndReport(ms []classify.Member, cd *classData, batch int, out string, 
 			entry["agreement"] = agreement(probs, probsT)
 			mc := classify.Score(conj, labels(ex), len(cd.classes))
 			row(set, name+", conjoined", mc)
+			misses[name+", conjoined"] = missesReport(ids, conj, labels(ex), cd.classes)
 			entry["mamba_conjoined"] = mc
 			entry["agreement_conjoined"] = agreement(conj, conjT)
 			m = mc
@@ -327,10 +334,11 @@ func scoreAndReport(ms []classify.Member, cd *classData, batch int, out string, 
 		}
 		entry["confusion_png"] = png
 		if set == "test" && baseline {
-			scores, info := cd.baseline(stderr)
+			scores, bm, info := cd.baseline(stderr)
 			for _, name := range sortedKeys(scores) {
 				row(set, name, scores[name])
 				entry[name] = scores[name]
+				misses[name] = bm[name]
 			}
 			if info != nil {
 				entry["baselines"] = info
@@ -357,21 +365,23 @@ func scoreAndReport(ms []classify.Member, cd *classData, batch int, out string, 
 func agreement(a, b [][]float64) float64 {
 	same := 0
 	for i := range a {
-		if argmax(a[i]) == argmax(b[i]) {
+		if classify.Predicted(a[i]) == classify.Predicted(b[i]) {
 			same++
 		}
 	}
 	return float64(same) / float64(max(len(a), 1))
 }
 
-func argmax(p []float64) int {
-	best := 0
-	for k := range p {
-		if p[k] > p[best] {
-			best = k
-		}
+// missesReport is results.json's record of a model's wrong predictions:
+// how many, and (up to classify.MaxMisses) which, with class names.
+func missesReport(ids []string, probs [][]float64, labels []int32, classes []string) map[string]any {
+	list, n := classify.Misses(ids, probs, labels)
+	examples := make([]map[string]any, len(list))
+	for i, m := range list {
+		examples[i] = map[string]any{"id": m.ID, "class": classes[m.Label], "predicted": classes[m.Predicted],
+			"p_class": m.PLabel, "p_predicted": m.PPred}
 	}
-	return best
+	return map[string]any{"n": n, "examples": examples}
 }
 
 func writeResults(out string, results map[string]any, w io.Writer) error {
@@ -561,7 +571,7 @@ func runClassifyPredict(args []string, stdout, stderr io.Writer) error {
 	}
 	b.WriteString("\n")
 	for i, e := range ex {
-		fmt.Fprintf(&b, "%s\t%s", e.ID, labels[argmax(probs[i])])
+		fmt.Fprintf(&b, "%s\t%s", e.ID, labels[classify.Predicted(probs[i])])
 		for _, p := range probs[i] {
 			fmt.Fprintf(&b, "\t%.6f", p)
 		}

@@ -331,7 +331,7 @@ func dnaClassData(o classOptions) (*classData, error) {
 			return dna.ReverseComplement(ids)
 		}
 	}
-	cd.baseline = func(log io.Writer) (map[string]classify.Metrics, map[string]any) {
+	cd.baseline = func(log io.Writer) (map[string]classify.Metrics, map[string]any, map[string]any) {
 		return dnaBaselines(train, test, classes, o.baselineK, reads, holdOut, log)
 	}
 	cd.readPredict = dnaReadPredict
@@ -361,7 +361,7 @@ var logisticL2s = []float64{1e-3, 1e-2, 1e-1}
 // and before reads are cut so that no sequence is on both sides; then the
 // model is refitted on all of them.
 func dnaBaselines(train, test []datasets.LabelledSeq, classes []string, k int, reads func([]datasets.LabelledSeq) []datasets.LabelledSeq,
-	holdOut func([]datasets.LabelledSeq) (fit, val []datasets.LabelledSeq), stderr io.Writer) (map[string]classify.Metrics, map[string]any) {
+	holdOut func([]datasets.LabelledSeq) (fit, val []datasets.LabelledSeq), stderr io.Writer) (scores map[string]classify.Metrics, misses, info map[string]any) {
 	idx := map[string]int{}
 	for i, c := range classes {
 		idx[c] = i
@@ -403,11 +403,25 @@ func dnaBaselines(train, test []datasets.LabelledSeq, classes []string, k int, r
 	fmt.Fprintf(stderr, "%d-mer logistic regression: L2 %g chosen; refitting on all %d training examples\n", k, bestL2, len(xtr))
 	nb := dna.FitNaiveBayes(xtr, ytr, len(classes), k, 1, true)
 	lr := dna.FitLogistic(xtr, ytr, len(classes), k, bestL2, true)
-	return map[string]classify.Metrics{
-			fmt.Sprintf("%d-mer naive Bayes", k):         score(nb.Predict, xte, yte),
-			fmt.Sprintf("%d-mer logistic regression", k): score(lr.Predict, xte, yte),
-		}, map[string]any{"k": k, "canonical": true, "naive_bayes_alpha": 1, "logistic_l2": bestL2,
-			"logistic_l2_validation_loss": valLoss, "training_examples": len(xtr)}
+	ids := make([]string, len(test))
+	lte := make([]int32, len(test))
+	for i, e := range test {
+		ids[i], lte[i] = e.ID, int32(yte[i])
+	}
+	scores, misses = map[string]classify.Metrics{}, map[string]any{}
+	for name, pred := range map[string]func([]byte) []float64{
+		fmt.Sprintf("%d-mer naive Bayes", k):         nb.Predict,
+		fmt.Sprintf("%d-mer logistic regression", k): lr.Predict,
+	} {
+		probs := make([][]float64, len(xte))
+		for i, s := range xte {
+			probs[i] = pred(s)
+		}
+		scores[name] = classify.Score(probs, lte, len(classes))
+		misses[name] = missesReport(ids, probs, lte, classes)
+	}
+	return scores, misses, map[string]any{"k": k, "canonical": true, "naive_bayes_alpha": 1, "logistic_l2": bestL2,
+		"logistic_l2_validation_loss": valLoss, "training_examples": len(xtr)}
 }
 
 // dnaReadPredict reads the sequences of a FASTA file for prediction.

@@ -15,6 +15,7 @@ import (
 	"github.com/mambakit/mambakit/core/tensorfile"
 	"github.com/mambakit/mambakit/datasets"
 	"github.com/mambakit/mambakit/modalities/audio"
+	"github.com/mambakit/mambakit/pipelines/classify"
 )
 
 var fixtures = []string{"mamba1-tiny", "mamba1-bias-untied", "mamba1-original-tiny"}
@@ -313,6 +314,10 @@ func TestClassifyDNA(t *testing.T) {
 	if acc < 0.9 {
 		t.Errorf("accuracy %.3f on an easy composition task", acc)
 	}
+	// Every model's misses are listed (this task is easy: none, so far;
+	// TestMissesReport checks a list with misses in it).
+	checkMisses(t, out, "6")
+	checkMisses(t, out4, "4")
 	// The baselines record how they were fitted: the L2 chosen on validation.
 	bl, _ := res["test"].(map[string]any)["baselines"].(map[string]any)
 	if l2, ok := bl["logistic_l2"].(float64); !ok || !slices.Contains([]float64{1e-3, 1e-2, 1e-1}, l2) || bl["k"] != 6.0 {
@@ -371,6 +376,71 @@ func TestClassifyDNA(t *testing.T) {
 		if !strings.HasPrefix(f[0], f[1]) {
 			t.Errorf("prediction %q: the class should match the name", l)
 		}
+	}
+}
+
+// checkMisses checks the misses results.json in dir lists for the test set
+// of each model (baselines of k-mers): as many as its confusion matrix has
+// off the diagonal, each with a true class other than the predicted one and
+// the example's ID.
+func checkMisses(t *testing.T, dir, k string) {
+	t.Helper()
+	var res map[string]any
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil || json.Unmarshal(b, &res) != nil {
+		t.Fatalf("%s/results.json: %v", dir, err)
+	}
+	test := res["test"].(map[string]any)
+	misses := test["misses"].(map[string]any)
+	for name, key := range map[string]string{"mamba": "mamba", "mamba, conjoined": "mamba_conjoined",
+		k + "-mer naive Bayes": k + "-mer naive Bayes", k + "-mer logistic regression": k + "-mer logistic regression"} {
+		mm, ok := misses[name].(map[string]any)
+		if !ok {
+			t.Errorf("%s: no misses for %q", dir, name)
+			continue
+		}
+		off := 0
+		for i, row := range test[key].(map[string]any)["Confusion"].([]any) {
+			for j, v := range row.([]any) {
+				if i != j {
+					off += int(v.(float64))
+				}
+			}
+		}
+		ex, _ := mm["examples"].([]any)
+		if int(mm["n"].(float64)) != off || len(ex) != off {
+			t.Errorf("%s, %s: %v misses (%d listed), the confusion matrix has %d", dir, name, mm["n"], len(ex), off)
+		}
+		for _, e := range ex {
+			if e := e.(map[string]any); e["class"] == e["predicted"] || !strings.Contains(e["id"].(string), "/"+e["class"].(string)+"/") {
+				t.Errorf("%s, %s: miss %v", dir, name, e)
+			}
+		}
+	}
+}
+
+// TestMissesReport checks results.json's record of misses on probabilities
+// with known wrong predictions, a tie (the first class predicted) and more
+// misses than classify.MaxMisses.
+func TestMissesReport(t *testing.T) {
+	classes := []string{"a", "b", "c"}
+	probs := [][]float64{{0.7, 0.2, 0.1}, {0.2, 0.3, 0.5}, {0.4, 0.4, 0.2}, {0.1, 0.8, 0.1}}
+	labels := []int32{0, 1, 1, 1}
+	got := missesReport([]string{"x0", "x1", "x2", "x3"}, probs, labels, classes)
+	want := map[string]any{"n": 2, "examples": []map[string]any{
+		{"id": "x1", "class": "b", "predicted": "c", "p_class": 0.3, "p_predicted": 0.5},
+		{"id": "x2", "class": "b", "predicted": "a", "p_class": 0.4, "p_predicted": 0.4},
+	}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("misses %v, want %v", got, want)
+	}
+	n := classify.MaxMisses + 5
+	many, ids, wrong := make([][]float64, n), make([]string, n), make([]int32, n)
+	for i := range many {
+		many[i], ids[i], wrong[i] = []float64{0.9, 0.1, 0}, fmt.Sprint(i), 1
+	}
+	if r := missesReport(ids, many, wrong, classes); r["n"] != n || len(r["examples"].([]map[string]any)) != classify.MaxMisses {
+		t.Errorf("%d misses: n %v, %d listed; want all counted and %d listed", n, r["n"], len(r["examples"].([]map[string]any)), classify.MaxMisses)
 	}
 }
 

@@ -16,6 +16,45 @@ type Metrics struct {
 	Confusion [][]int // [true][predicted]
 }
 
+// Miss is an example a model got wrong: its ID, true class, predicted class
+// and the probability given to each.
+type Miss struct {
+	ID               string
+	Label, Predicted int
+	PLabel, PPred    float64
+}
+
+// MaxMisses is the most misses Misses lists.
+const MaxMisses = 1000
+
+// Misses lists the examples whose predicted class (Predicted, as Score
+// counts them) is not their label, in order, at most MaxMisses of them; n is
+// how many there are in all.
+func Misses(ids []string, probs [][]float64, labels []int32) (misses []Miss, n int) {
+	for i, p := range probs {
+		best := Predicted(p)
+		if y := int(labels[i]); best != y {
+			n++
+			if len(misses) < MaxMisses {
+				misses = append(misses, Miss{ID: ids[i], Label: y, Predicted: best, PLabel: p[y], PPred: p[best]})
+			}
+		}
+	}
+	return misses, n
+}
+
+// Predicted is the class a row of probabilities predicts: the most
+// probable, the first on ties.
+func Predicted(p []float64) int {
+	best := 0
+	for k := range p {
+		if p[k] > p[best] {
+			best = k
+		}
+	}
+	return best
+}
+
 // Score computes Metrics from class probabilities (one row per example) and
 // the true labels, over C classes. The prediction is the most probable class
 // (the first on ties).
@@ -25,12 +64,7 @@ func Score(probs [][]float64, labels []int32, C int) Metrics {
 		m.Confusion[i] = make([]int, C)
 	}
 	for i, p := range probs {
-		best := 0
-		for k := range p {
-			if p[k] > p[best] {
-				best = k
-			}
-		}
+		best := Predicted(p)
 		y := labels[i]
 		m.Confusion[y][best]++
 		m.Loss -= math.Log(math.Max(p[y], 1e-300))
