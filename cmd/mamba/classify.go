@@ -301,13 +301,15 @@ func scoreAndReport(ms []classify.Member, cd *classData, batch int, out string, 
 		if err != nil {
 			return nil, err
 		}
-		m := classify.Score(probs, labels(ex), len(cd.classes))
+		ys := labels(ex)
+		m := classify.Score(probs, ys, len(cd.classes))
 		row(set, name, m)
 		ids := make([]string, len(ex))
 		for i, e := range ex {
 			ids[i] = e.ID
 		}
-		misses := map[string]any{name: missesReport(ids, probs, labels(ex), cd.classes)}
+		// The misses go by the keys of the metrics they belong to.
+		misses := map[string]any{"mamba": missesReport(ids, probs, ys, cd.classes)}
 		entry := map[string]any{"mamba": m, "misses": misses}
 		png := filepath.Join(out, "confusion-"+set+".png")
 		if cd.conjoin != nil {
@@ -322,9 +324,9 @@ func scoreAndReport(ms []classify.Member, cd *classData, batch int, out string, 
 				return nil, err
 			}
 			entry["agreement"] = agreement(probs, probsT)
-			mc := classify.Score(conj, labels(ex), len(cd.classes))
+			mc := classify.Score(conj, ys, len(cd.classes))
 			row(set, name+", conjoined", mc)
-			misses[name+", conjoined"] = missesReport(ids, conj, labels(ex), cd.classes)
+			misses["mamba_conjoined"] = missesReport(ids, conj, ys, cd.classes)
 			entry["mamba_conjoined"] = mc
 			entry["agreement_conjoined"] = agreement(conj, conjT)
 			m = mc
@@ -424,44 +426,40 @@ func loadClassifier(dir string, be core.Backend) (*mamba.Classifier, map[string]
 }
 
 // loadEnsemble loads the classifiers of models, comma-separated model
-// directories: one, or an ensemble whose probabilities are averaged. Its
-// members must share their classes and the data options they were trained
-// with (modality; for audio the rate, clip length and level); it returns
-// those options.
-func loadEnsemble(models string, device *deviceSpec) ([]classify.Member, classOptions, error) {
-	var ms []classify.Member
-	var o classOptions
+// directories: one, or an ensemble whose probabilities are averaged, and
+// fills o with the data options they were trained with (metaOptions). The
+// members must share their classes and those options.
+func loadEnsemble(models string, device *deviceSpec, o *classOptions) ([]classify.Member, error) {
 	be, err := device.open()
 	if err != nil {
-		return nil, o, err
+		return nil, err
 	}
 	dirs := strings.Split(models, ",")
 	for k, dir := range dirs {
 		if dirs[k] = strings.TrimSpace(dir); dirs[k] == "" {
-			return nil, o, usagef("--model %q: an empty directory in the list", models)
+			return nil, usagef("--model %q: an empty directory in the list", models)
 		}
 	}
+	var ms []classify.Member
+	var first classOptions // the first member's options, as metaOptions sets them
 	for k, dir := range dirs {
 		c, meta, L, err := loadClassifier(dir, be)
 		if err != nil {
-			return nil, o, err
+			return nil, err
 		}
 		var oi classOptions
 		metaOptions(&oi, meta)
 		if k == 0 {
-			o = oi
-		} else {
-			first := dirs[0]
-			if !slices.Equal(c.Labels, ms[0].C.Labels) {
-				return nil, o, fmt.Errorf("ensemble: %s has the classes %v, %s %v", dir, c.Labels, first, ms[0].C.Labels)
-			}
-			if oi != o {
-				return nil, o, fmt.Errorf("ensemble: %s was trained on other data options than %s (%+v, %+v)", dir, first, oi, o)
-			}
+			first = oi
+			metaOptions(o, meta)
+		} else if !slices.Equal(c.Labels, ms[0].C.Labels) {
+			return nil, fmt.Errorf("ensemble: %s has the classes %v, %s %v", dir, c.Labels, dirs[0], ms[0].C.Labels)
+		} else if oi != first {
+			return nil, fmt.Errorf("ensemble: %s was trained on other data options than %s (%+v, %+v)", dir, dirs[0], oi, first)
 		}
 		ms = append(ms, classify.Member{C: c, L: L})
 	}
-	return ms, o, nil
+	return ms, nil
 }
 
 // metaOptions fills the data options a classifier was trained with.
@@ -495,11 +493,10 @@ func runClassifyEval(args []string, stdout, stderr io.Writer) error {
 	if *out == "" && strings.Contains(*model, ",") {
 		return usagef("classify eval: an ensemble (several --model) needs --out")
 	}
-	ms, mo, err := loadEnsemble(*model, device)
+	ms, err := loadEnsemble(*model, device, &o)
 	if err != nil {
 		return err
 	}
-	o.modality, o.rate, o.seconds, o.rmsLevel = mo.modality, mo.rate, mo.seconds, mo.rmsLevel
 	o.seed = *seed
 	cd, err := loadClassData(o)
 	if err != nil {
@@ -535,7 +532,8 @@ func runClassifyPredict(args []string, stdout, stderr io.Writer) error {
 	if err := required(fs, "model", "input", "out"); err != nil {
 		return err
 	}
-	ms, o, err := loadEnsemble(*model, device)
+	var o classOptions
+	ms, err := loadEnsemble(*model, device, &o)
 	if err != nil {
 		return err
 	}

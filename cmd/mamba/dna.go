@@ -376,12 +376,18 @@ func dnaBaselines(train, test []datasets.LabelledSeq, classes []string, k int, r
 		}
 		return x, y
 	}
-	score := func(pred func([]byte) []float64, x [][]byte, y []int) classify.Metrics {
+	// predict returns a baseline's probabilities for x and the labels y as
+	// int32.
+	predict := func(pred func([]byte) []float64, x [][]byte, y []int) ([][]float64, []int32) {
 		probs := make([][]float64, len(x))
 		labels := make([]int32, len(x))
 		for i, s := range x {
 			probs[i], labels[i] = pred(s), int32(y[i])
 		}
+		return probs, labels
+	}
+	score := func(pred func([]byte) []float64, x [][]byte, y []int) classify.Metrics {
+		probs, labels := predict(pred, x, y)
 		return classify.Score(probs, labels, len(classes))
 	}
 	xtr, ytr := seqs(reads(train))
@@ -404,19 +410,15 @@ func dnaBaselines(train, test []datasets.LabelledSeq, classes []string, k int, r
 	nb := dna.FitNaiveBayes(xtr, ytr, len(classes), k, 1, true)
 	lr := dna.FitLogistic(xtr, ytr, len(classes), k, bestL2, true)
 	ids := make([]string, len(test))
-	lte := make([]int32, len(test))
 	for i, e := range test {
-		ids[i], lte[i] = e.ID, int32(yte[i])
+		ids[i] = e.ID
 	}
 	scores, misses = map[string]classify.Metrics{}, map[string]any{}
 	for name, pred := range map[string]func([]byte) []float64{
 		fmt.Sprintf("%d-mer naive Bayes", k):         nb.Predict,
 		fmt.Sprintf("%d-mer logistic regression", k): lr.Predict,
 	} {
-		probs := make([][]float64, len(xte))
-		for i, s := range xte {
-			probs[i] = pred(s)
-		}
+		probs, lte := predict(pred, xte, yte)
 		scores[name] = classify.Score(probs, lte, len(classes))
 		misses[name] = missesReport(ids, probs, lte, classes)
 	}

@@ -396,15 +396,14 @@ func checkMisses(t *testing.T, dir, k string) {
 	}
 	test := res["test"].(map[string]any)
 	misses := test["misses"].(map[string]any)
-	for name, key := range map[string]string{"mamba": "mamba", "mamba, conjoined": "mamba_conjoined",
-		k + "-mer naive Bayes": k + "-mer naive Bayes", k + "-mer logistic regression": k + "-mer logistic regression"} {
+	for _, name := range []string{"mamba", "mamba_conjoined", k + "-mer naive Bayes", k + "-mer logistic regression"} {
 		mm, ok := misses[name].(map[string]any)
 		if !ok {
 			t.Errorf("%s: no misses for %q", dir, name)
 			continue
 		}
 		off := 0
-		for i, row := range test[key].(map[string]any)["Confusion"].([]any) {
+		for i, row := range test[name].(map[string]any)["Confusion"].([]any) {
 			for j, v := range row.([]any) {
 				if i != j {
 					off += int(v.(float64))

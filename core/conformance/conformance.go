@@ -677,21 +677,18 @@ func (s *suite) argmax(t *testing.T) {
 	for _, row := range special {
 		x = append(x, row...)
 	}
-	cases := []struct {
+	type argmaxCase struct {
 		name string
-		x    []float64
+		x    []float64 // (rows, V)
 		V    int
-	}{{"special rows", x, 7}}
+	}
+	cases := []argmaxCase{{"special rows", x, 7}}
 	for _, sh := range [][2]int{{1, 1}, {3, 1}, {5, 33}, {4, 1000}, {9, 50280}} {
 		v := make([]float64, sh[0]*sh[1])
 		for i := range v {
 			v[i] = float64(s.r.IntN(1000))
 		}
-		cases = append(cases, struct {
-			name string
-			x    []float64
-			V    int
-		}{fmt.Sprintf("R%d V%d", sh[0], sh[1]), v, sh[1]})
+		cases = append(cases, argmaxCase{fmt.Sprintf("R%d V%d", sh[0], sh[1]), v, sh[1]})
 	}
 	for _, c := range cases {
 		want := ref.ArgmaxRows(c.x, c.V)

@@ -21,6 +21,13 @@ type Sampler struct {
 	Rand              *rand.Rand
 }
 
+// greedy reports whether s takes the most likely token (after the
+// repetition penalty) rather than drawing one.
+func (s *Sampler) greedy() bool { return s.Greedy || s.Temperature == 0 }
+
+// penalises reports whether s applies a repetition penalty.
+func (s *Sampler) penalises() bool { return s.RepetitionPenalty > 0 && s.RepetitionPenalty != 1 }
+
 // Next returns the chosen token id for one row of logits, given the tokens
 // so far (for the repetition penalty). It does not change logits.
 func (s *Sampler) Next(logits []float32, history []int32) int32 {
@@ -28,7 +35,7 @@ func (s *Sampler) Next(logits []float32, history []int32) int32 {
 	for i, v := range logits {
 		l[i] = float64(v)
 	}
-	if p := s.RepetitionPenalty; p > 0 && p != 1 {
+	if p := s.RepetitionPenalty; s.penalises() {
 		seen := map[int32]bool{}
 		for _, id := range history {
 			if id < 0 || int(id) >= len(l) || seen[id] {
@@ -42,7 +49,7 @@ func (s *Sampler) Next(logits []float32, history []int32) int32 {
 			}
 		}
 	}
-	if s.Greedy || s.Temperature == 0 {
+	if s.greedy() {
 		best := 0
 		for i, v := range l {
 			if v > l[best] {

@@ -206,8 +206,7 @@ func (m *Model) Generate(prompt []int32, B, L int, o GenerateOptions) ([][]int32
 	V := m.Cfg.Vocab
 	// Plain greedy decoding chooses on the device (Ops.ArgmaxRows, the
 	// sampler's own rule) and reads back B ids instead of B·V logits.
-	onDevice := (sampler.Greedy || sampler.Temperature == 0) &&
-		(sampler.RepetitionPenalty <= 0 || sampler.RepetitionPenalty == 1)
+	onDevice := sampler.greedy() && !sampler.penalises()
 	var chosen []int32 // onDevice, after the first step: the ids ArgmaxRows chose
 	done := make([]bool, B)
 	next := make([]int32, B)
