@@ -254,7 +254,7 @@ func TestScanLanes(t *testing.T) {
 		}
 		be.forceLanes(c)
 		names := fwd16Configs[be.fwd16Cfg].kernelName() + ", " + bwd16Configs[be.bwd16Cfg].kernelName()
-		for _, sh := range [][3]int{{1, 1, 1}, {1, 3, 15}, {2, 2, 16}, {1, 5, 17}, {2, 17, 64}, {1, 33, 203}, {1, 67, 96}, {2, 2, 1000}, {1, 9, 1004}, {1, 18, 2051}} {
+		for _, sh := range [][3]int{{1, 1, 1}, {1, 3, 15}, {2, 2, 16}, {1, 5, 17}, {2, 17, 64}, {1, 33, 203}, {1, 67, 96}, {2, 32, 64}, {2, 2, 1000}, {1, 9, 1004}, {1, 18, 2051}} {
 			B, D, L := sh[0], sh[1], sh[2]
 			for _, opt := range []bool{false, true} {
 				for _, bf := range []bool{false, true} {

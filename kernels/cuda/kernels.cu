@@ -1899,8 +1899,9 @@ struct Stager<bf16x, NT, K, RW, BC> {
 // four times the independent work, and per state update a quarter of the
 // shared-memory traffic (its partial sums of y are summed over four lanes,
 // not sixteen).
-// FULL: for L a multiple of 32 and 16-byte aligned tensors (vec), every step
-// whole: no tests against L and no scalar fallbacks.
+// FULL: for L a multiple of 32, D a multiple of the block's channels and
+// 16-byte aligned tensors (vec), every step and every block whole: no tests
+// against L or D and no scalar fallbacks.
 template <typename T, int W, int S, bool SV, bool FULL>
 __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __restrict__ delta,
                                           const float* __restrict__ A, const T* __restrict__ Bm,
@@ -1921,7 +1922,7 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, qd = lane / P, j = lane % P;
 	const int b = blockIdx.y, ch = warp * CW + qd;
 	const int d = blockIdx.x * CPB + ch;
-	const bool ok = d < D;
+	const bool ok = FULL || d < D; // FULL: D a multiple of the block's channels
 	const int dc = ok ? d : D - 1; // channels past D compute on the last one and write nothing
 	const i64 row = ((i64)b * D + dc) * L;
 	const int steps8 = (L + 7) / 8;
@@ -1935,6 +1936,7 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 	}
 	const float Dd = Dp ? Dp[dc] : 0.0f, bias = dbias ? dbias[dc] : 0.0f;
 	const bool sp = softplus != 0, vc = FULL || vec != 0, gate = z != nullptr;
+	const T* zl = gate ? z : u; // without a gate the loads read u, unused: no branch around them
 	auto inL = [&](int t) { return FULL || t < L; };
 	float4* drow = dts + ch * DW;
 	float4* ytw = yt + warp * 256;
@@ -1951,7 +1953,7 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 			const int t = t0 + 4 * (j + P * e);
 			pu[e] = ld_raw4<FULL>(u + row, t, L, vc);
 			px[e] = ld_raw4<FULL>(delta + row, t, L, vc);
-			if (gate) pz[e] = ld_raw4<FULL>(z + row, t, L, vc);
+			pz[e] = ld_raw4<FULL>(zl + row, t, L, vc);
 		}
 	};
 	float uu[E][4], xd[E][4], zz[E][4]; // this step's
@@ -2031,7 +2033,7 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 				bv[s][0] = qb.x, bv[s][1] = qb.y, bv[s][2] = qb.z, bv[s][3] = qb.w;
 				cv[s][0] = qc.x, cv[s][1] = qc.y, cv[s][2] = qc.z, cv[s][3] = qc.w;
 			}
-			if (SV && (k & 1) == 0 && sv) { // the state before positions t0+4k .. t0+4k+7
+			if (SV && (k & 1) == 0 && (FULL || sv)) { // the state before positions t0+4k .. t0+4k+7
 				const int c = t0 / 8 + k / 2;
 				if (FULL || c < steps8) {
 #pragma unroll
@@ -2267,7 +2269,7 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 		pu = ld_raw2<FULL>(u + row, t, L, vc);
 		px = ld_raw2<FULL>(delta + row, t, L, vc);
 		pg = ld_raw2<FULL>(dout + row, t, L, vc);
-		if (gate) pz = ld_raw2<FULL>(z + row, t, L, vc);
+		pz = ld_raw2<FULL>((gate ? z : u) + row, t, L, vc); // without a gate u, unused: no branch
 	};
 	auto take = [&]() {
 		wide2(pu, uu);
@@ -2297,10 +2299,8 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 		}
 		cp_async_wait_all();
 		__syncthreads(); // B, C and the rows of the step visible; the sums of the previous step read
-		if (c > 0) {
-			stg.fetch(bc + (buf ^ 1) * 2 * 16 * RW, Bb, Cb, t0 - 8, L, vc);
-			load(tl - 8);
-		}
+		if (c > 0) stg.fetch(bc + (buf ^ 1) * 2 * 16 * RW, Bb, Cb, t0 - 8, L, vc);
+		load(c > 0 ? tl - 8 : tl); // at the last step this one's again, unused: no branch around the loads
 		const float4* Bs = bc + (buf * 2 * 16 + j) * RW;
 		const float4* Cs = Bs + 16 * RW;
 		// 1. Forward: a, h_{t−1}, dC, y.

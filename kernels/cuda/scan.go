@@ -130,7 +130,8 @@ type lanesConfig struct {
 	threads, minBlocks, states int
 	bwd                        bool
 	// full: a forward with _full twins (kernels.cu: scan_fwd4's FULL, for
-	// L a multiple of fwd4Step and aligned tensors); every backward has them.
+	// L a multiple of fwd4Step, D of the block's channels, and aligned
+	// tensors); every backward has them.
 	full bool
 }
 
@@ -266,7 +267,7 @@ func (be *Backend) SelectiveScan(s core.ScanArgs) {
 		if cfg.states > 1 { // scan_fwd4 reads u, delta, z and writes out 16 bytes at a time too
 			vec = aligned16(L, u, delta, z, out, bm, cm)
 		}
-		full := cfg.full && vec && L%fwd4Step == 0
+		full := cfg.full && vec && L%fwd4Step == 0 && D%cfg.channels() == 0
 		k := be.k.scanFwd16[ty][be.fwd16Cfg]
 		switch {
 		case full && !s.Saved.IsNil():
