@@ -50,6 +50,7 @@ type classOptions struct {
 	seconds                           float64 // audio: clip length
 	rmsLevel                          float64 // audio: RMS each clip is scaled to (0: as recorded)
 	audioAugment                      bool    // audio: random gain, shift and noise on training clips
+	scoreOnly                         bool    // eval: only the test split is scored (no training, so no training counts in about)
 }
 
 // classData is a modality's classification dataset.
@@ -497,7 +498,7 @@ func runClassifyEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o.seed = *seed
+	o.seed, o.scoreOnly = *seed, true
 	cd, err := loadClassData(o)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -65,5 +66,53 @@ func TestPretrainSpeciesSplit(t *testing.T) {
 		if code == 0 || !strings.Contains(stderr, c.msg) {
 			t.Errorf("%v: status %d, stderr %q; want an error mentioning %q", c.args, code, stderr, c.msg)
 		}
+	}
+}
+
+// TestClassifySpeciesAbout checks results.json's description of the species
+// task: classify train states its training and test counts and the seed;
+// classify eval, which trains nothing, states only the test set it scored
+// (its --per-class default is not what the model was trained on).
+func TestClassifySpeciesAbout(t *testing.T) {
+	root := t.TempDir()
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, f := range []string{"A/a1.fa", "A/a2.fa", "B/b1.fa", "B/b2.fa"} {
+		b := make([]byte, 2000)
+		for i := range b {
+			b[i] = "ACGT"[r.IntN(4)]
+		}
+		p := filepath.Join(root, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(">chr\n"+string(b)+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	about := func(dir string) string {
+		t.Helper()
+		var res struct{ About string }
+		b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+		if err != nil || json.Unmarshal(b, &res) != nil {
+			t.Fatalf("results.json: %v %s", err, b)
+		}
+		return res.About
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	if code, _, stderr := cli("classify", "train", "--modality", "dna", "--task", "species", "--data", root, "--frag-len", "50",
+		"--per-class", "6", "--test-per-class", "3", "--seq-len", "50", "--size", "tiny", "--steps", "1", "--batch", "4",
+		"--baseline=false", "--save-every", "0", "--seed", "5", "--out", run); code != 0 {
+		t.Fatalf("classify train: status %d: %s", code, stderr)
+	}
+	if got, want := about(run), "species task: 50-base fragments, 6 per species for training from the other strains, 3 per species for testing from held-out strains (A: a2.fa; B: b2.fa), seed 5"; got != want {
+		t.Errorf("train's about:\n got %q\nwant %q", got, want)
+	}
+	ev := filepath.Join(t.TempDir(), "eval")
+	if code, _, stderr := cli("classify", "eval", "--model", filepath.Join(run, "model"), "--task", "species", "--data", root,
+		"--frag-len", "50", "--test-per-class", "4", "--out", ev); code != 0 {
+		t.Fatalf("classify eval: status %d: %s", code, stderr)
+	}
+	if got, want := about(ev), "species task: 50-base fragments, 4 per species for testing from held-out strains (A: a2.fa; B: b2.fa), seed 1"; got != want {
+		t.Errorf("eval's about:\n got %q\nwant %q", got, want)
 	}
 }
