@@ -237,6 +237,11 @@ func (s *suite) gemmBF16(t *testing.T) {
 		{40, 33, 70, false, true, false, true, 0}, {40, 33, 70, false, false, true, false, 1},
 		{17, 9, 20, true, false, true, true, 0},
 		{2, 19, 64, false, true, false, true, 0.5}, {8, 40, 1000, false, true, false, true, 0},
+		// A float32 batch of rows by bfloat16 weights, past the few-row
+		// limit (CUDA: A split into three bfloat16 parts up to 64 rows,
+		// B widened past it).
+		{9, 21, 50, false, false, false, true, 0.5}, {64, 40, 1000, false, true, false, true, 0.5},
+		{65, 12, 30, false, true, false, true, 0},
 	} {
 		a, b := s.rnd(c.m*c.k, 1), s.rnd(c.k*c.n, 1)
 		A, B := s.put(a, len(a)), s.put(b, len(b))

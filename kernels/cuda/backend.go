@@ -216,7 +216,7 @@ type kernelSet struct {
 	rmsFwd, rmsBwdDx, rmsBwdDwPartial, rmsBwdDwFinal kernel
 	ceFwd, ceBwd, argmax                             kernel
 	scanStep                                         kernel
-	gemvF32, gemvBF16                                kernel
+	gemvF32, gemvBF16, split3BF16, sum3F32           kernel
 	// The scans, [0] for float32 sequence tensors, [1] for bfloat16 (the
 	// kernels' _bf16 twins).
 	scanFwd16 [2][len(fwd16Configs)]kernel
@@ -252,7 +252,7 @@ func (ks *kernelSet) load(drv *driver) error {
 		{"rmsnorm_bwd_dw_partial", &ks.rmsBwdDwPartial}, {"rmsnorm_bwd_dw_final", &ks.rmsBwdDwFinal},
 		{"ce_fwd", &ks.ceFwd}, {"ce_bwd", &ks.ceBwd}, {"argmax_rows", &ks.argmax},
 		{"scan_step", &ks.scanStep},
-		{"gemv_rows_f32", &ks.gemvF32}, {"gemv_rows_bf16", &ks.gemvBF16},
+		{"gemv_rows_f32", &ks.gemvF32}, {"gemv_rows_bf16", &ks.gemvBF16}, {"split3_bf16", &ks.split3BF16}, {"sum3_f32", &ks.sum3F32},
 	}
 	add := func(k *kernel, format string, a ...any) {
 		table = append(table, struct {

@@ -538,3 +538,55 @@ func TestSoftplusPolynomial(t *testing.T) {
 		t.Logf("softplus_s on [%g, 20]: relative error %.3g", b.lo, worst)
 	}
 }
+
+// TestGemmSplitExact holds gemmSplit (float32 rows by bfloat16 B, split
+// into three bfloat16 parts) to what exactness promises: with K = 1 each
+// output is one product a·b, which it must return to within two float32
+// ulps of its terms (the parts' products are exact, then the additions
+// round), far
+// inside the 2^−16 that dropping the last part would cost. It covers full
+// 24-bit significands, values near the float32 maximum (hi truncated, so
+// finite), tiny normal ones, ±∞ and NaN (which must pass through as in a
+// float32 product), and Beta.
+func TestGemmSplitExact(t *testing.T) {
+	be := backend(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	const M, N = 40, 5
+	a := make([]float64, M)
+	for i := range a {
+		a[i] = float64(float32((r.Float64()*2 - 1) * math.Pow(2, float64(r.IntN(40)-20))))
+	}
+	a[0], a[1], a[2] = float64(math.MaxFloat32), -float64(math.Nextafter32(math.MaxFloat32, 0)), 1.2345678e-30
+	a[3], a[4], a[5] = math.Inf(1), math.Inf(-1), math.NaN()
+	b := []float64{1, -0.75, 1.5, 0.0078125, 3}
+	c0 := make([]float64, M*N)
+	for j := range c0 {
+		c0[j] = r.Float64()
+	}
+	for _, beta := range []float32{0, 0.5} {
+		A, B, C := putF64(be, a, M, 1), putBF16F64(be, b, N, 1), putF64(be, c0, M, N)
+		be.Gemm(core.GemmArgs{TransB: true, M: M, N: N, K: 1, Alpha: 1, Beta: beta, A: A, B: B, C: C})
+		got := getF64(be, C)
+		for m := range M {
+			for n := range N {
+				want := float64(float32(a[m] * b[n]))
+				scale := math.Abs(want) // the rounding errors allowed are relative to the terms
+				if beta != 0 {
+					bc := float64(beta) * float64(float32(c0[m*N+n]))
+					want = float64(float32(want + bc))
+					scale += math.Abs(bc)
+				}
+				g := got[m*N+n]
+				switch {
+				case math.IsNaN(want) || math.IsInf(want, 0):
+					if !(math.IsNaN(want) && math.IsNaN(g)) && g != want {
+						t.Errorf("beta %g: C[%d,%d] = %g, want %g (a %g, b %g)", beta, m, n, g, want, a[m], b[n])
+					}
+				case math.Abs(g-want) > 2.5e-7*scale:
+					t.Errorf("beta %g: C[%d,%d] = %.9g, want %.9g (a %.9g, b %g): relative error %.2g",
+						beta, m, n, g, want, a[m], b[n], math.Abs(g-want)/math.Abs(want))
+				}
+			}
+		}
+	}
+}

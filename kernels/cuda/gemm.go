@@ -61,9 +61,10 @@ func toColumnMajor(g core.GemmArgs, a, b, c uintptr) colGemm {
 // matrix across the batch; Beta = 0 ignores C, NaN included). float32
 // operands use cublasSgemm / cublasSgemmStridedBatched in FP32 (TF32 only
 // with MAMBAKIT_CUDA_TF32=1); when A and B are both bfloat16,
-// cublasGemmStridedBatchedEx multiplies them in FP32; a single bfloat16
-// factor is widened (exactly) into a float32 scratch copy first. K = 0 gives
-// C = Beta·C.
+// cublasGemmStridedBatchedEx multiplies them in FP32; float32 A (at most
+// splitRows rows, not transposed) by bfloat16 B goes through gemmSplit;
+// any other single bfloat16 factor is widened (exactly) into a float32
+// scratch copy first. K = 0 gives C = Beta·C.
 func (be *Backend) Gemm(g core.GemmArgs) {
 	batch := max(g.Batch, 1)
 	if g.M == 0 || g.N == 0 || batch == 0 {
@@ -91,6 +92,10 @@ func (be *Backend) Gemm(g core.GemmArgs) {
 	}
 	if aBF && bBF {
 		check("cublasGemmStridedBatchedEx", be.drv.gemmBF16(toColumnMajor(g, be.ptrBF16(g.A), be.ptrBF16(g.B), c)))
+		return
+	}
+	if batch == 1 && !aBF && bBF && !g.TransA && g.M <= splitRows {
+		be.gemmSplit(g, c)
 		return
 	}
 	a, b := uintptr(0), uintptr(0)
@@ -131,6 +136,31 @@ func (be *Backend) gemv(g core.GemmArgs, c uintptr, bBF bool) {
 	const warps = 8
 	be.launch(k, (g.N+warps-1)/warps, 1, 32*warps, 0, p(a), p(w), p(c), i(g.M), i(g.N), i(g.K),
 		f(g.Alpha), f(g.Beta), b(vec))
+}
+
+// splitRows is the most rows of a float32 A that Gemm multiplies by a
+// bfloat16 B through gemmSplit; past it, widening B costs less than
+// multiplying three times the rows.
+const splitRows = 64
+
+// gemmSplit runs g (one product of float32 A, not transposed, with at most
+// splitRows rows, by bfloat16 B) on the tensor cores, reading B once as
+// bfloat16: split3_bf16 writes A as hi + mid + lo, three bfloat16 matrices
+// stacked as one (3M, K) operand; one cublasGemmEx multiplies it by B into a
+// (3M, N) float32 scratch (bfloat16 products are exact in float32, the sums
+// float32); sum3_f32 folds the three into C. Decoding a batch with
+// bfloat16 weights multiplies so; widening B instead wrote and read the
+// whole weight matrix again as float32 at every step (PERF.md).
+func (be *Backend) gemmSplit(g core.GemmArgs, c uintptr) {
+	mk, mn := g.M*g.K, g.M*g.N
+	parts := be.temp(3*mk, 2)
+	defer be.done(parts)
+	prod := be.temp(3*mn, 4)
+	defer be.done(prod)
+	be.launch(be.k.split3BF16, be.blocksFor(int64(mk), 256), 1, 256, 0, p(parts.ptr), p(be.ptr(g.A)), i(mk))
+	g3 := core.GemmArgs{TransB: g.TransB, M: 3 * g.M, N: g.N, K: g.K, Alpha: 1}
+	check("cublasGemmEx", be.drv.gemmBF16(toColumnMajor(g3, parts.ptr, be.ptrBF16(g.B), prod.ptr)))
+	be.launch(be.k.sum3F32, be.blocksFor(int64(mn), 256), 1, 256, 0, p(c), p(prod.ptr), i(mn), f(g.Alpha), f(g.Beta))
 }
 
 // widened copies the span of a bfloat16 operand that batch products of

@@ -191,6 +191,38 @@ extern "C" __global__ void round_bf16(unsigned short* __restrict__ dst, const fl
 	GRID_STRIDE(i, n) dst[i] = f32_to_bf16(src[i]);
 }
 
+// split3_bf16: x[i] = hi[i] + mid[i] + lo[i], with hi, mid and lo bfloat16
+// at parts[i], parts[n+i] and parts[2n+i]: hi is x truncated to bfloat16
+// (its sign, exponent and 8 leading significant bits), mid the remainder
+// x − hi truncated so, lo the rest (at most 8 significant bits remain). The
+// sum is exact for |x| ≥ 2^−103; below that the remainders are subnormal
+// and lo may lose bits. A non-finite x gives hi = bfloat16(x) (NaN stays
+// NaN), mid = lo = 0. Gemm's product of float32 rows by a bfloat16 B uses it.
+extern "C" __global__ void split3_bf16(unsigned short* __restrict__ parts, const float* __restrict__ x, i64 n) {
+	GRID_STRIDE(i, n) {
+		const float v = x[i];
+		unsigned short h = f32_to_bf16(v), m = 0, l = 0;
+		if (v - v == 0.0f) { // finite (∞ − ∞ and NaN − NaN are NaN)
+			const unsigned a = __float_as_uint(v) & 0xffff0000u;
+			const float r = v - __uint_as_float(a);
+			const unsigned b = __float_as_uint(r) & 0xffff0000u;
+			h = (unsigned short)(a >> 16), m = (unsigned short)(b >> 16);
+			l = (unsigned short)(__float_as_uint(r - __uint_as_float(b)) >> 16);
+		}
+		parts[i] = h, parts[n + i] = m, parts[2 * n + i] = l;
+	}
+}
+
+// sum3_f32: C[i] = alpha·(P[i] + (P[n+i] + P[2n+i])) + beta·C[i] for i < n
+// (beta == 0: C is not read, NaN included): the three products of
+// split3_bf16's parts folded into C.
+extern "C" __global__ void sum3_f32(float* __restrict__ C, const float* __restrict__ P, i64 n, float alpha, float beta) {
+	GRID_STRIDE(i, n) {
+		const float v = alpha * (P[i] + (P[n + i] + P[2 * n + i]));
+		C[i] = beta == 0.0f ? v : v + beta * C[i];
+	}
+}
+
 // gemv_rows: C[m,n] = alpha·Σ_k A[m,k]·W[n,k] + beta·C[m,n] (beta == 0:
 // C is not read, NaN included) for m < M ≤ GEMV_ROWS and n < N, with A (M, K)
 // float32 rows, W (N, K) float32 or bfloat16 rows and C (M, N): Gemm with
