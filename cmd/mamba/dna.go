@@ -224,13 +224,12 @@ func dnaClassData(o classOptions) (*classData, error) {
 		for _, c := range classes {
 			hs = append(hs, c+": "+held[c])
 		}
+		training := fmt.Sprintf("%d per species for training from the other strains, ", o.perClass)
 		if o.scoreOnly { // eval: --per-class is not what the model was trained on
-			about = fmt.Sprintf("species task: %d-base fragments, %d per species for testing from held-out strains (%s), seed %d",
-				o.fragLen, o.testPerClass, strings.Join(hs, "; "), o.seed)
-		} else {
-			about = fmt.Sprintf("species task: %d-base fragments, %d per species for training from the other strains, %d per species for testing from held-out strains (%s), seed %d",
-				o.fragLen, o.perClass, o.testPerClass, strings.Join(hs, "; "), o.seed)
+			training = ""
 		}
+		about = fmt.Sprintf("species task: %d-base fragments, %s%d per species for testing from held-out strains (%s), seed %d",
+			o.fragLen, training, o.testPerClass, strings.Join(hs, "; "), o.seed)
 	case "phylum":
 		path := o.data
 		if path == "" {

@@ -188,7 +188,7 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 		}
 		mk := *prep.masking
 		mk.Rate, mk.Seed = *maskRate, *seed
-		tdata, unit, tcObjective = train.Masked(prep.data, mk), "masked "+prep.unit, fmt.Sprintf("masked %g", *maskRate)
+		tdata, unit, tcObjective = train.Masked(prep.data, mk), "masked "+prep.unit, mk.Objective()
 	}
 	cfg := mamba.DefaultConfig(sz[0], sz[1], prep.vocab)
 	cfg.DState = *dState

@@ -543,11 +543,10 @@ func TestSoftplusPolynomial(t *testing.T) {
 // into three bfloat16 parts) to what exactness promises: with K = 1 each
 // output is one product a·b, which it must return to within two float32
 // ulps of its terms (the parts' products are exact, then the additions
-// round), far
-// inside the 2^−16 that dropping the last part would cost. It covers full
-// 24-bit significands, values near the float32 maximum (hi truncated, so
-// finite), tiny normal ones, ±∞ and NaN (which must pass through as in a
-// float32 product), and Beta.
+// round), far inside the 2^−16 that dropping the last part would cost. It
+// covers full 24-bit significands, values near the float32 maximum (hi
+// truncated, so finite), tiny normal ones, ±∞ and NaN (which must pass
+// through as in a float32 product), and Beta.
 func TestGemmSplitExact(t *testing.T) {
 	be := backend(t)
 	r := rand.New(rand.NewPCG(7, 8))

@@ -21,6 +21,10 @@ type Masking struct {
 	Seed uint64  // seed of the choices (with the step and micro-batch)
 }
 
+// Objective is the Config.Objective of a run trained on Masked(…, mk): it
+// names the rate, so that a resume with another rate is refused.
+func (mk Masking) Objective() string { return fmt.Sprintf("masked %g", mk.Rate) }
+
 // Validate reports a Masking that cannot be used.
 func (mk Masking) Validate() error {
 	if !(mk.Rate > 0 && mk.Rate < 1) {

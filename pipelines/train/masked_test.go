@@ -200,8 +200,9 @@ func TestMaskedBidirectional(t *testing.T) {
 		tc := testConfig(t.TempDir())
 		tc.Batch, tc.SeqLen, tc.Accum, tc.Steps, tc.EvalEvery, tc.EvalSeqs, tc.SaveEvery = 16, 32, 1, 150, 0, 32, 0
 		tc.Optim.TotalSteps, tc.Optim.LR, tc.Optim.MinLR = 150, 1e-2, 1e-3
-		tc.Objective = "masked 0.15"
-		data := Masked(pairData{}, Masking{Rate: 0.15, Mask: testMask, Fill: testFill, Seed: 2})
+		mk := Masking{Rate: 0.15, Mask: testMask, Fill: testFill, Seed: 2}
+		tc.Objective = mk.Objective()
+		data := Masked(pairData{}, mk)
 		res, err := Run(context.Background(), m, data, tc)
 		if err != nil {
 			t.Fatal(err)
