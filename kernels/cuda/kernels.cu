@@ -1908,7 +1908,9 @@ struct Stager<bf16x, NT, K, RW, BC> {
 // one channel (b, d), lane j of it the states n = j, j+4, j+8, j+12, a warp
 // eight channels and the block (W warps, 8·W channels of one batch row) walks
 // the sequence 32 positions at a time (S = 2: eight lanes per channel, lane
-// j the states j and j+8, four channels per warp). Per step:
+// j the states j and j+8, four channels per warp). Lane j of channels 2c
+// and 2c+1 are adjacent lanes, so each pair reads the same rows of B and C
+// (see lane below). Per step:
 //   1. lane j has read u, delta and z at its positions, the groups of four
 //      t0+4g .. t0+4g+3 for g = j, j+P, … (P lanes per channel), during the
 //      previous step (Raw4: widened only now), and writes δ and δ·u there to
@@ -1946,12 +1948,21 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 	constexpr int P = 16 / S, CW = 32 / P, E = 8 / P; // lanes per channel, channels per warp, groups per lane
 	constexpr int NT = 32 * W, CPB = CW * W;
 	constexpr int RW = 9;  // float4 per staged row of 32 positions (+1: consecutive rows 4 banks apart)
-	constexpr int DW = 17; // float4 per channel row of δ (8), δ·u (8) (+1: the 8 channels' rows 4 banks apart)
+	constexpr int DW = 20; // float4 per channel row of δ (8), δ·u (8) (+4: a lane pair's two rows 16 banks apart)
 	MK_SHARED float4 bc[2 * 2 * 16 * RW]; // [buffer][B, C][state][group of 4 positions]
 	MK_SHARED float4 dts[CPB * DW];       // [channel][δ groups 0..7, δ·u groups 8..15]
-	MK_SHARED float4 yt[W * 32 * 8];      // [warp][lane][group g at slot g ^ (lane & 7)]: the shares of y
+	MK_SHARED float4 yt[W * 32 * 8];      // [warp][tile row qd·P+j][group g at slot g ^ (row & 7)]: the shares of y
 	static_assert(16 * (2 * 2 * 16 * RW + CPB * DW + W * 32 * 8) <= 48 * 1024, "static shared memory over 48 KiB");
-	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, qd = lane / P, j = lane % P;
+	// Lane bits, low to high: the channel's low bit, j, the channel's other
+	// bits. The two lanes of an adjacent pair serve the same states of two
+	// channels, so they read the same B and C. A 16-byte shared load that an
+	// adjacent pair reads at one address took half the wavefronts of one at
+	// two (Nsight Compute, PERF.md): with the quad's lanes adjacent, each of
+	// these reads took 4 and the whole forward was bound by them.
+	// The lanes' rows of the tile yt stay in channel order, tr = qd·P + j.
+	constexpr int LP = P == 4 ? 2 : 3; // log2 P
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+	const int j = (lane >> 1) & (P - 1), qd = (lane & 1) | ((lane >> (1 + LP)) << 1), tr = qd * P + j;
 	const int b = blockIdx.y, ch = warp * CW + qd;
 	const int d = blockIdx.x * CPB + ch;
 	const bool ok = FULL || d < D; // FULL: D a multiple of the block's channels
@@ -2003,6 +2014,12 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 	load(0);
 	take();
 	for (int t0 = 0, buf = 0; t0 < L; t0 += 32, buf ^= 1) {
+		// The next step's, in flight during this one. FULL: at the last step
+		// the last one again, unused (no branch: a branch around the loads
+		// measured 6 % slower, PERF.md). Issued before the block barrier,
+		// which the compiler does not move them past: after it, they were
+		// scheduled three quarters into the step and waited at its end.
+		load(FULL ? imin(t0 + 32, L - 32) : t0 + 32);
 		// 1. δ and δ·u into the channel's row
 #pragma unroll
 		for (int e = 0; e < E; ++e) {
@@ -2022,10 +2039,6 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 		__syncthreads(); // B, C and δ of the step visible; every warp is done with the other buffer
 		float4* next = bc + (buf ^ 1) * 2 * 16 * RW;
 		if (t0 + 32 < L) stg.fetch(next, Bb, Cb, t0 + 32, L, vc);
-		// The next step's, in flight during this one. FULL: at the last step
-		// the last one again, unused (no branch: a branch around the loads
-		// measured 6 % slower, PERF.md).
-		load(FULL ? imin(t0 + 32, L - 32) : t0 + 32);
 		// 2. The lane's states over the 32 positions; its share of y, four
 		// positions at a time into the warp's tile.
 		const float4* Bs = bc + (buf * 2 * 16 + j) * RW;
@@ -2083,7 +2096,7 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 				}
 				yp[m] = y;
 			}
-			ytw[lane * 8 + (k ^ (lane & 7))] = make_float4(yp[0], yp[1], yp[2], yp[3]);
+			ytw[tr * 8 + (k ^ (tr & 7))] = make_float4(yp[0], yp[1], yp[2], yp[3]);
 		}
 		// 3. The shares of the channel's P lanes meet: lane j sums its groups.
 		__syncwarp();
