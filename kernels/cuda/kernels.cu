@@ -2185,7 +2185,11 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 	              "static shared memory over 48 KiB");
 	float* rows = reinterpret_cast<float*>(rows4);
 	float* tile = reinterpret_cast<float*>(tile4);
-	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, qd = lane >> 2, j = lane & 3;
+	// Lanes as in scan_fwd4: bits, low to high, the channel's low bit, j, the
+	// channel's other bits (an adjacent pair reads the same B and C); the
+	// tile's rows in channel order, tr = 4·qd + j.
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+	const int j = (lane >> 1) & 3, qd = (lane & 1) | ((lane >> 3) << 1), tr = qd * 4 + j;
 	const int b = blockIdx.y, ch = warp * 8 + qd;
 	const int d = blockIdx.x * CPB + ch;
 	const bool ok = d < D;
@@ -2381,7 +2385,7 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 #pragma unroll
 			for (int s = 0; s < 4; ++s)
 				xs[(CPB + ch) * XC + k * 16 + j + 4 * s] = make_float4(dcv[s][0], dcv[s][1], dcv[s][2], dcv[s][3]);
-			if (needY) *reinterpret_cast<float4*>(tw + lane * TL + 4 * k) = make_float4(yv[0], yv[1], yv[2], yv[3]);
+			if (needY) *reinterpret_cast<float4*>(tw + tr * TL + 4 * k) = make_float4(yv[0], yv[1], yv[2], yv[3]);
 		}
 		// 2. Backward: g, r, dB, S1, S2, dA.
 #pragma unroll
@@ -2416,8 +2420,8 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 #pragma unroll
 			for (int s = 0; s < 4; ++s)
 				xs[ch * XC + k * 16 + j + 4 * s] = make_float4(dbv[s][0], dbv[s][1], dbv[s][2], dbv[s][3]);
-			*reinterpret_cast<float4*>(tw + (32 + lane) * TL + 4 * k) = make_float4(s1[0], s1[1], s1[2], s1[3]);
-			*reinterpret_cast<float4*>(tw + (64 + lane) * TL + 4 * k) = make_float4(s2[0], s2[1], s2[2], s2[3]);
+			*reinterpret_cast<float4*>(tw + (32 + tr) * TL + 4 * k) = make_float4(s1[0], s1[1], s1[2], s1[3]);
+			*reinterpret_cast<float4*>(tw + (64 + tr) * TL + 4 * k) = make_float4(s2[0], s2[1], s2[2], s2[3]);
 		}
 		__syncthreads(); // the channels' dB, dC and the quads' shares are in shared memory
 		// 3a. The block's sums of dB and dC: thread q adds group (q>>4)&1, state q&15 of dB (q < 32) or dC.
@@ -2482,10 +2486,10 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 			if (dA) atomicAdd(dA + (i64)dc * 16 + j + 4 * s, dAa[s]);
 		}
 	}
-	dDp += __shfl_xor_sync(FULL_MASK, dDp, 1);
-	dDp += __shfl_xor_sync(FULL_MASK, dDp, 2);
-	dbp += __shfl_xor_sync(FULL_MASK, dbp, 1);
+	dDp += __shfl_xor_sync(FULL_MASK, dDp, 2); // over j: lane bits 1 and 2
+	dDp += __shfl_xor_sync(FULL_MASK, dDp, 4);
 	dbp += __shfl_xor_sync(FULL_MASK, dbp, 2);
+	dbp += __shfl_xor_sync(FULL_MASK, dbp, 4);
 	if (ok && j == 0) {
 		if (dD) atomicAdd(dD + dc, dDp);
 		if (ddbias) atomicAdd(ddbias + dc, dbp);
