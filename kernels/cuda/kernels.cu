@@ -2176,7 +2176,7 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 	constexpr int RW = 3;  // float4 per staged row of 8 positions (+1: consecutive rows 12 banks apart)
 	constexpr int DR = 28; // floats per channel row: δ (8), δ·u (8), dy (8) (+4: the 8 channels' rows apart)
 	constexpr int TL = 12; // floats per lane in the tile: 8 positions (+4)
-	constexpr int XC = 33; // float4 per channel in the dB, dC sums: [2 groups][16 states] (+1)
+	constexpr int XC = 36; // float4 per channel in the dB, dC sums: [2 groups][16 states] (+4: a quarter-warp's two channels 16 banks apart)
 	MK_SHARED float4 bc[2 * 2 * 16 * RW];  // [buffer][B, C][state][group]
 	MK_SHARED float4 rows4[CPB * DR / 4];  // [channel][δ, δ·u, dy][position]
 	MK_SHARED float4 tile4[W * 3 * 32 * TL / 4]; // [warp][y, S1, S2][lane][position]: the quad's shares
