@@ -2179,7 +2179,7 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 	constexpr int XC = 36; // float4 per channel in the dB, dC sums: [2 groups][16 states] (+4: a quarter-warp's two channels 16 banks apart)
 	MK_SHARED float4 bc[2 * 2 * 16 * RW];  // [buffer][B, C][state][group]
 	MK_SHARED float4 rows4[CPB * DR / 4];  // [channel][δ, δ·u, dy][position]
-	MK_SHARED float4 tile4[W * 3 * 32 * TL / 4]; // [warp][y, S1, S2][lane][position]: the quad's shares
+	MK_SHARED float4 tile4[W * 3 * 32 * TL / 4]; // [warp][y, S1, S2][tile row tr][position]: the quad's shares
 	MK_SHARED float4 xs[2 * CPB * XC];     // [dB, dC][channel][group][state]
 	static_assert(16 * (2 * 2 * 16 * RW + CPB * DR / 4 + W * 3 * 32 * TL / 4 + 2 * CPB * XC) <= 48 * 1024,
 	              "static shared memory over 48 KiB");
