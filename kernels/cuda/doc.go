@@ -26,7 +26,7 @@
 //     float32 rows by a transposed float32 or bfloat16 B (a decoding step's
 //     products): our gemv_rows kernel, in FP32, without cuBLAS's host cost.
 //     Up to 64 float32 rows by a bfloat16 B: the rows split exactly into
-//     three bfloat16 parts (split3_bf16), one cublasGemmEx, the three
+//     three bfloat16 parts (split3_bf16), one cuBLAS bfloat16 product, the three
 //     products summed (sum3_f32), so B is never widened.
 //   - The selective scan in float32 or, when its sequence tensors are
 //     bfloat16 (core.ScanArgs), the _bf16 twins of the same kernels: u, δ,

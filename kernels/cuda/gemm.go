@@ -147,9 +147,9 @@ const splitRows = 64
 // gemmSplit runs g (one product of float32 A, not transposed, with at most
 // splitRows rows, by bfloat16 B) on the tensor cores, reading B once as
 // bfloat16: split3_bf16 writes A as hi + mid + lo, three bfloat16 matrices
-// stacked as one (3M, K) operand; one cublasGemmEx multiplies it by B into a
-// (3M, N) float32 scratch (bfloat16 products are exact in float32, the sums
-// float32); sum3_f32 folds the three into C. Decoding a batch with
+// stacked as one (3M, K) operand; one cublasGemmStridedBatchedEx (batch 1)
+// multiplies it by B into a (3M, N) float32 scratch (bfloat16 products are
+// exact in float32, the sums float32); sum3_f32 folds the three into C. Decoding a batch with
 // bfloat16 weights multiplies so; widening B instead wrote and read the
 // whole weight matrix again as float32 at every step (PERF.md).
 func (be *Backend) gemmSplit(g core.GemmArgs, c uintptr) {
@@ -160,7 +160,7 @@ func (be *Backend) gemmSplit(g core.GemmArgs, c uintptr) {
 	defer be.done(prod)
 	be.launch(be.k.split3BF16, be.blocksFor(int64(mk), 256), 1, 256, 0, p(parts.ptr), p(be.ptr(g.A)), i(mk))
 	g3 := core.GemmArgs{TransB: g.TransB, M: 3 * g.M, N: g.N, K: g.K, Alpha: 1}
-	check("cublasGemmEx", be.drv.gemmBF16(toColumnMajor(g3, parts.ptr, be.ptrBF16(g.B), prod.ptr)))
+	check("cublasGemmStridedBatchedEx", be.drv.gemmBF16(toColumnMajor(g3, parts.ptr, be.ptrBF16(g.B), prod.ptr)))
 	be.launch(be.k.sum3F32, be.blocksFor(int64(mn), 256), 1, 256, 0, p(c), p(prod.ptr), i(mn), f(g.Alpha), f(g.Beta))
 }
 

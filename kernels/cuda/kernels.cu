@@ -1903,6 +1903,24 @@ struct Stager<bf16x, NT, K, RW, BC> {
 	}
 };
 
+// PairLanes places a warp's channels and their P lanes each (P = 4 or 8)
+// for scan_fwd4 and scan_bwd4. Lane bits, low to high: the channel's low
+// bit, j (the lane's states j, j+P, …), the channel's other bits. So the
+// two lanes of an adjacent pair serve the same states of two channels and
+// read the same B and C: a 16-byte shared load that an adjacent pair reads
+// at one address took half the wavefronts of one at two (Nsight Compute,
+// PERF.md); with a channel's lanes adjacent, each such read took 4 and the
+// forward was bound by them. tr = qd·P + j is the lane's row in the
+// per-warp tiles, which stay in channel order.
+template <int P>
+struct PairLanes {
+	static_assert(P == 4 || P == 8, "four or eight lanes per channel");
+	static constexpr int LP = P == 4 ? 2 : 3; // log2 P
+	int j, qd, tr;                              // state offset, channel in the warp, tile row
+	__device__ __forceinline__ explicit PairLanes(int lane)
+	    : j((lane >> 1) & (P - 1)), qd((lane & 1) | ((lane >> (1 + LP)) << 1)), tr(qd * P + j) {}
+};
+
 // scan_fwd4: the forward scan of scan_fwd (same formulas, same arguments,
 // but gcar: the saved states, see below) for N = 16 with S = 4 states per lane: a quad of lanes serves
 // one channel (b, d), lane j of it the states n = j, j+4, j+8, j+12, a warp
@@ -1910,7 +1928,7 @@ struct Stager<bf16x, NT, K, RW, BC> {
 // the sequence 32 positions at a time (S = 2: eight lanes per channel, lane
 // j the states j and j+8, four channels per warp). Lane j of channels 2c
 // and 2c+1 are adjacent lanes, so each pair reads the same rows of B and C
-// (see lane below). Per step:
+// (PairLanes). Per step:
 //   1. lane j has read u, delta and z at its positions, the groups of four
 //      t0+4g .. t0+4g+3 for g = j, j+P, … (P lanes per channel), during the
 //      previous step (Raw4: widened only now), and writes δ and δ·u there to
@@ -1953,16 +1971,9 @@ __device__ __forceinline__ void scan_fwd4(const T* __restrict__ u, const T* __re
 	MK_SHARED float4 dts[CPB * DW];       // [channel][δ groups 0..7, δ·u groups 8..15]
 	MK_SHARED float4 yt[W * 32 * 8];      // [warp][tile row qd·P+j][group g at slot g ^ (row & 7)]: the shares of y
 	static_assert(16 * (2 * 2 * 16 * RW + CPB * DW + W * 32 * 8) <= 48 * 1024, "static shared memory over 48 KiB");
-	// Lane bits, low to high: the channel's low bit, j, the channel's other
-	// bits. The two lanes of an adjacent pair serve the same states of two
-	// channels, so they read the same B and C. A 16-byte shared load that an
-	// adjacent pair reads at one address took half the wavefronts of one at
-	// two (Nsight Compute, PERF.md): with the quad's lanes adjacent, each of
-	// these reads took 4 and the whole forward was bound by them.
-	// The lanes' rows of the tile yt stay in channel order, tr = qd·P + j.
-	constexpr int LP = P == 4 ? 2 : 3; // log2 P
 	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-	const int j = (lane >> 1) & (P - 1), qd = (lane & 1) | ((lane >> (1 + LP)) << 1), tr = qd * P + j;
+	const PairLanes<P> pl(lane);
+	const int j = pl.j, qd = pl.qd, tr = pl.tr;
 	const int b = blockIdx.y, ch = warp * CW + qd;
 	const int d = blockIdx.x * CPB + ch;
 	const bool ok = FULL || d < D; // FULL: D a multiple of the block's channels
@@ -2185,11 +2196,9 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 	              "static shared memory over 48 KiB");
 	float* rows = reinterpret_cast<float*>(rows4);
 	float* tile = reinterpret_cast<float*>(tile4);
-	// Lanes as in scan_fwd4: bits, low to high, the channel's low bit, j, the
-	// channel's other bits (an adjacent pair reads the same B and C); the
-	// tile's rows in channel order, tr = 4·qd + j.
 	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-	const int j = (lane >> 1) & 3, qd = (lane & 1) | ((lane >> 3) << 1), tr = qd * 4 + j;
+	const PairLanes<4> pl(lane);
+	const int j = pl.j, qd = pl.qd, tr = pl.tr;
 	const int b = blockIdx.y, ch = warp * 8 + qd;
 	const int d = blockIdx.x * CPB + ch;
 	const bool ok = d < D;
@@ -2486,7 +2495,7 @@ __device__ __forceinline__ void scan_bwd4(const T* __restrict__ u, const T* __re
 			if (dA) atomicAdd(dA + (i64)dc * 16 + j + 4 * s, dAa[s]);
 		}
 	}
-	dDp += __shfl_xor_sync(FULL_MASK, dDp, 2); // over j: lane bits 1 and 2
+	dDp += __shfl_xor_sync(FULL_MASK, dDp, 2); // over j: lane bits 1 and 2 (PairLanes)
 	dDp += __shfl_xor_sync(FULL_MASK, dDp, 4);
 	dbp += __shfl_xor_sync(FULL_MASK, dbp, 2);
 	dbp += __shfl_xor_sync(FULL_MASK, dbp, 4);
